@@ -1,0 +1,373 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * mod_sslcodes: nginx's special TLS status codes for httpd with mod_ssl.
+ *
+ *   497  plain HTTP sent to a TLS port: read the real request and answer it
+ *   496  a client certificate was required and none was sent
+ *   495  the client certificate failed verification
+ *
+ * This file holds the module record, the directives and the hook wiring.
+ * The work is done in src/: sslcodes_conn.c looks at a connection's first
+ * bytes before mod_ssl does, sslcodes_response.c answers the request, and
+ * sslcodes_pure.c holds the parsers that see untrusted bytes.
+ */
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "http_connection.h"
+#include "ap_expr.h"
+
+#include "apr_strings.h"
+
+#include <openssl/ssl.h>
+#include <openssl/crypto.h>
+
+#include "mod_ssl.h"
+
+#include "sslcodes_private.h"
+
+/* mod_ssl's optional hooks.  Debian ships no mod_ssl_openssl.h, so they are
+ * declared here with the same signature as httpd 2.4's header. */
+APR_DECLARE_EXTERNAL_HOOK(ssl, SSL, int, init_server,
+                          (server_rec *s, apr_pool_t *p, int is_proxy,
+                           SSL_CTX *ctx))
+
+/* --- Configuration ------------------------------------------------------- */
+
+static void *sslcodes_create_srv(apr_pool_t *p, server_rec *s)
+{
+    sslcodes_srv_conf *sc = apr_pcalloc(p, sizeof(*sc));
+
+    (void)s;
+    sc->enabled = SSLCODES_UNSET;
+    sc->verify = SSLCODES_UNSET;
+    sc->wire = SSLCODES_UNSET;
+    sc->peek_timeout = SSLCODES_UNSET;
+    /* action[]: NULL is unset. */
+    return sc;
+}
+
+#define SSLCODES_MERGE(f) \
+    m->f = (add->f != SSLCODES_UNSET) ? add->f : base->f
+
+static void *sslcodes_merge_srv(apr_pool_t *p, void *basev, void *addv)
+{
+    const sslcodes_srv_conf *base = basev, *add = addv;
+    sslcodes_srv_conf *m = apr_pcalloc(p, sizeof(*m));
+    int i;
+
+    SSLCODES_MERGE(enabled);
+    SSLCODES_MERGE(verify);
+    SSLCODES_MERGE(wire);
+    SSLCODES_MERGE(peek_timeout);
+    /* Error documents are inherited code by code. */
+    for (i = 0; i < SSLCODES_NCODES; i++) {
+        m->action[i] = add->action[i] ? add->action[i] : base->action[i];
+    }
+    return m;
+}
+
+/* The one place where unset values become defaults.  Runs after merging,
+ * so every server_rec holds final values from here on. */
+static void sslcodes_resolve_defaults(server_rec *s, sslcodes_srv_conf *sc)
+{
+    if (sc->enabled == SSLCODES_UNSET) {
+        sc->enabled = 0;
+    }
+    if (sc->verify == SSLCODES_UNSET) {
+        sc->verify = SSLCODES_VERIFY_OFF;
+    }
+    if (sc->wire == SSLCODES_UNSET) {
+        sc->wire = SSLCODES_WIRE_NATIVE;
+    }
+    if (sc->peek_timeout == SSLCODES_UNSET) {
+        sc->peek_timeout = s->timeout;
+    }
+}
+
+/* --- Directives ---------------------------------------------------------- */
+
+static const char *sslcodes_set_enabled(cmd_parms *cmd, void *dc, int on)
+{
+    (void)dc;
+    sslcodes_srv(cmd->server)->enabled = on;
+    return NULL;
+}
+
+static const char *sslcodes_set_verify(cmd_parms *cmd, void *dc,
+                                       const char *arg)
+{
+    static const char *const names[] = {
+        "off", "on", "optional", "optional_no_ca", NULL
+    };
+    int i;
+
+    (void)dc;
+    for (i = 0; names[i]; i++) {
+        if (strcasecmp(arg, names[i]) == 0) {
+            sslcodes_srv(cmd->server)->verify = i;
+            return NULL;
+        }
+    }
+    return apr_psprintf(cmd->pool, "%s: unknown mode '%s' (expected off, on, "
+                        "optional or optional_no_ca)", cmd->cmd->name, arg);
+}
+
+static const char *sslcodes_set_wire(cmd_parms *cmd, void *dc,
+                                     const char *arg)
+{
+    sslcodes_srv_conf *sc = sslcodes_srv(cmd->server);
+
+    (void)dc;
+    if (strcasecmp(arg, "native") == 0) {
+        sc->wire = SSLCODES_WIRE_NATIVE;
+    }
+    else if (strcasecmp(arg, "nginx") == 0) {
+        sc->wire = SSLCODES_WIRE_NGINX;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: unknown value '%s' (expected "
+                            "native or nginx)", cmd->cmd->name, arg);
+    }
+    return NULL;
+}
+
+static const char *sslcodes_set_peek_timeout(cmd_parms *cmd, void *dc,
+                                             const char *arg)
+{
+    apr_interval_time_t t;
+
+    (void)dc;
+    if (ap_timeout_parameter_parse(arg, &t, "s") != APR_SUCCESS
+        || t <= 0 || t > apr_time_from_sec(3600)) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a timeout (expected "
+                            "seconds from 1 to 3600, or e.g. 500ms)",
+                            cmd->cmd->name, arg);
+    }
+    sslcodes_srv(cmd->server)->peek_timeout = t;
+    return NULL;
+}
+
+#define SSLCODES_MAX_WORDS 16
+
+static const char *sslcodes_set_error_document(cmd_parms *cmd, void *dc,
+                                               const char *args)
+{
+    const char *argv[SSLCODES_MAX_WORDS];
+    int quoted[SSLCODES_MAX_WORDS];
+    int argc = 0, bad, i;
+    sslcodes_action *act;
+    const char *err;
+    sslcodes_srv_conf *sc = sslcodes_srv(cmd->server);
+
+    (void)dc;
+    /* Split as core does, but remember which words were quoted: a quoted
+     * word is always text, so "https" in quotes is not the keyword. */
+    while (*(args += strspn(args, " \t")) != '\0') {
+        if (argc == SSLCODES_MAX_WORDS) {
+            return apr_psprintf(cmd->pool, "%s: too many arguments",
+                                cmd->cmd->name);
+        }
+        quoted[argc] = (*args == '"' || *args == '\'');
+        argv[argc++] = ap_getword_conf(cmd->pool, &args);
+    }
+
+    act = apr_pcalloc(cmd->pool, sizeof(*act));
+    err = sslcodes_action_parse(argc, argv, quoted, &act->spec, &bad);
+    if (!err && act->spec.status) {
+        err = sslcodes_check_status(act->spec.status);
+        bad = err ? argc - 2 : -1;
+    }
+    if (err) {
+        return bad < 0
+            ? apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err)
+            : apr_psprintf(cmd->pool, "%s: '%s': %s", cmd->cmd->name,
+                           argv[bad], err);
+    }
+    if (act->spec.is_expr) {
+        act->expr = ap_expr_parse_cmd(cmd, act->spec.arg,
+                                      AP_EXPR_FLAG_STRING_RESULT, &err, NULL);
+        if (err) {
+            return apr_psprintf(cmd->pool, "%s: cannot parse expression "
+                                "'%s': %s", cmd->cmd->name, act->spec.arg,
+                                err);
+        }
+    }
+    for (i = 0; i < SSLCODES_NCODES; i++) {
+        if (act->spec.codes & (1u << i)) {
+            sc->action[i] = act;
+        }
+    }
+    return NULL;
+}
+
+static const command_rec sslcodes_cmds[] = {
+    AP_INIT_FLAG("SSLCodes", sslcodes_set_enabled, NULL, RSRC_CONF,
+                 "On or Off: answer plain HTTP on this TLS virtual host with "
+                 "497 (default Off)"),
+    AP_INIT_TAKE1("SSLCodesVerifyClient", sslcodes_set_verify, NULL,
+                  RSRC_CONF,
+                  "off, on, optional or optional_no_ca: ask for a client "
+                  "certificate and answer failures with 496 or 495 "
+                  "(default off)"),
+    AP_INIT_RAW_ARGS("SSLCodesErrorDocument", sslcodes_set_error_document,
+                     NULL, RSRC_CONF,
+                     "CODE... [=STATUS] ACTION: codes 494 to 497; ACTION is "
+                     "a local URL, an external URL, \"text\", default, or "
+                     "https (497 only)"),
+    AP_INIT_TAKE1("SSLCodesWireStatus", sslcodes_set_wire, NULL, RSRC_CONF,
+                  "native or nginx: send 49x itself, or 400 Bad Request as "
+                  "nginx does (default native)"),
+    AP_INIT_TAKE1("SSLCodesPeekTimeout", sslcodes_set_peek_timeout, NULL,
+                  RSRC_CONF,
+                  "Seconds (or e.g. 500ms) to wait for a new connection's "
+                  "first bytes (default: the Timeout of the virtual host)"),
+    { NULL }
+};
+
+/* --- Startup ------------------------------------------------------------- */
+
+/* mod_ssl runs this for every server it sets up for TLS, including one
+ * enabled only by "Listen ... https" with a certificate. */
+static int sslcodes_init_server(server_rec *s, apr_pool_t *p, int is_proxy,
+                                SSL_CTX *ctx)
+{
+    (void)p;
+    (void)ctx;
+    if (!is_proxy) {
+        sslcodes_srv(s)->is_tls = 1;
+    }
+    return OK;
+}
+
+static int sslcodes_same_address(const server_addr_rec *a,
+                                 const server_addr_rec *b)
+{
+    if (a->host_port && b->host_port && a->host_port != b->host_port) {
+        return 0;
+    }
+    return apr_sockaddr_is_wildcard(a->host_addr)
+        || apr_sockaddr_is_wildcard(b->host_addr)
+        || apr_sockaddr_equal(a->host_addr, b->host_addr);
+}
+
+static int sslcodes_share_address(const server_rec *a, const server_rec *b)
+{
+    const server_addr_rec *x, *y;
+
+    for (x = a->addrs; x; x = x->next) {
+        for (y = b->addrs; y; y = y->next) {
+            if (sslcodes_same_address(x, y)) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* A TLS server's connections are classified when some server reachable
+ * on the same address (a name-based sibling, or itself) has SSLCodes on.
+ * Everywhere else the module never touches a connection. */
+static void sslcodes_derive_classify(server_rec *main_s)
+{
+    server_rec *s, *t;
+    sslcodes_srv_conf *sc;
+
+    for (s = main_s; s; s = s->next) {
+        sc = sslcodes_srv(s);
+        for (t = main_s; t && sc->is_tls && !sc->classify; t = t->next) {
+            sc->classify = sslcodes_srv(t)->enabled
+                           && (s == t || sslcodes_share_address(s, t));
+        }
+    }
+}
+
+static int sslcodes_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                apr_pool_t *ptemp, server_rec *main_s)
+{
+    server_rec *s;
+
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
+    for (s = main_s; s; s = s->next) {
+        sslcodes_resolve_defaults(s, sslcodes_srv(s));
+    }
+    sslcodes_derive_classify(main_s);
+
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, main_s,
+                     SSLCODES_LOGNO(0001) "mod_sslcodes/%s loaded "
+                     "(httpd %s, OpenSSL %s)", MOD_SSLCODES_VERSION,
+                     ap_get_server_description(),
+                     OpenSSL_version(OPENSSL_VERSION));
+    }
+    return OK;
+}
+
+/* --- Hook wiring --------------------------------------------------------- */
+
+static void sslcodes_register_hooks(apr_pool_t *p)
+{
+    /* The TLS servers are known only once mod_ssl's post_config has run
+     * its init_server hook for each of them. */
+    static const char *const after_ssl[] = { "mod_ssl.c", NULL };
+
+    /* The first bytes must be looked at before mod_ssl starts a handshake
+     * on them: once it has, a plain request is already lost. */
+    static const char *const before_ssl[] = { "mod_ssl.c", NULL };
+
+    /* Answer before any module maps the URL (Redirect, RewriteRule,
+     * ProxyPass): a 49x request is never served.  mod_remoteip goes first
+     * so that the log names the client, not the load balancer. */
+    static const char *const after_remoteip[] = { "mod_remoteip.c", NULL };
+
+    (void)p;
+    ap_hook_post_config(sslcodes_post_config, after_ssl, NULL,
+                        APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(ssl, init_server, sslcodes_init_server, NULL, NULL,
+                      APR_HOOK_MIDDLE);
+
+    ap_hook_pre_connection(sslcodes_pre_connection, NULL, before_ssl,
+                           APR_HOOK_MIDDLE);
+    ap_hook_post_read_request(sslcodes_post_read_request, after_remoteip,
+                              before_ssl, APR_HOOK_REALLY_FIRST);
+
+    /* An error document is an internal redirect; its request needs the
+     * 49x status line back before anything can answer it. */
+    ap_hook_translate_name(sslcodes_translate_name, NULL, NULL,
+                           APR_HOOK_REALLY_FIRST);
+
+    ap_hook_expr_lookup(sslcodes_expr_lookup, NULL, NULL, APR_HOOK_MIDDLE);
+    APR_REGISTER_OPTIONAL_FN(sslcodes_conn_status);
+}
+
+AP_DECLARE_MODULE(sslcodes) = {
+    STANDARD20_MODULE_STUFF,
+    NULL,                       /* create per-directory config */
+    NULL,                       /* merge per-directory config  */
+    sslcodes_create_srv,        /* create per-server config    */
+    sslcodes_merge_srv,         /* merge per-server config     */
+    sslcodes_cmds,              /* directives                  */
+    sslcodes_register_hooks,    /* hooks                       */
+    AP_MODULE_FLAG_NONE         /* flags                       */
+};

@@ -1,0 +1,111 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * sslcodes_private.h: internals shared by the module's source files.
+ */
+
+#ifndef SSLCODES_PRIVATE_H
+#define SSLCODES_PRIVATE_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "ap_mmn.h"
+#include "ap_expr.h"
+#include "apr_optional_hooks.h"
+
+#include "mod_sslcodes.h"
+#include "sslcodes_pure.h"
+
+/* ap_ssl_bind_outgoing() and conn_rec->outgoing (httpd 2.4.49) are how a
+ * connection is taken away from mod_ssl before its handshake. */
+#if !AP_MODULE_MAGIC_AT_LEAST(20120211, 116)
+#error "mod_sslcodes needs httpd 2.4.49 or later"
+#endif
+
+extern module AP_MODULE_DECLARE_DATA sslcodes_module;
+
+/* Every error-log line carries a tag of its own; the README lists them. */
+#define SSLCODES_LOGNO(n) "SSLCODES" #n ": "
+
+#define SSLCODES_UNSET (-1)
+
+typedef enum {
+    SSLCODES_VERIFY_OFF = 0,
+    SSLCODES_VERIFY_ON,
+    SSLCODES_VERIFY_OPTIONAL,
+    SSLCODES_VERIFY_OPTIONAL_NO_CA
+} sslcodes_verify_e;
+
+typedef enum {
+    SSLCODES_WIRE_NATIVE = 0,
+    SSLCODES_WIRE_NGINX
+} sslcodes_wire_e;
+
+/* One SSLCodesErrorDocument line, shared by the codes it names. */
+typedef struct {
+    sslcodes_action_spec spec;
+    ap_expr_info_t *expr;             /* spec.arg parsed, if spec.is_expr */
+} sslcodes_action;
+
+typedef struct {
+    int enabled;                      /* SSLCodes                         */
+    int verify;                       /* SSLCodesVerifyClient             */
+    int wire;                         /* SSLCodesWireStatus               */
+    apr_interval_time_t peek_timeout; /* SSLCodesPeekTimeout             */
+    const sslcodes_action *action[SSLCODES_NCODES]; /* SSLCodesErrorDocument */
+
+    /* Derived at startup, never merged. */
+    int is_tls;                       /* mod_ssl set this server up       */
+    int classify;                     /* peek at connections to it        */
+} sslcodes_srv_conf;
+
+/* What a connection was found to be; set only for the ones looked at. */
+typedef struct {
+    sslcodes_conn_class_e first;
+} sslcodes_conn;
+
+/* Set on a request the module answered, and on its error document. */
+typedef struct {
+    int code;                         /* 494..497                          */
+    const char *status_line;          /* what the wire carries, or NULL    */
+} sslcodes_req;
+
+#define sslcodes_srv(s) \
+    ((sslcodes_srv_conf *)ap_get_module_config((s)->module_config, \
+                                               &sslcodes_module))
+
+#if defined(__GNUC__) && __GNUC__ >= 4
+#pragma GCC visibility push(hidden)
+#endif
+
+/* sslcodes_conn.c: classification before mod_ssl */
+int sslcodes_pre_connection(conn_rec *c, void *csd);
+sslcodes_conn *sslcodes_conn_get(conn_rec *c);
+sslcodes_conn_class_e sslcodes_conn_status(conn_rec *c, long *verify_result);
+
+/* sslcodes_response.c: the answers and their error documents */
+int sslcodes_post_read_request(request_rec *r);
+int sslcodes_translate_name(request_rec *r);
+int sslcodes_expr_lookup(ap_expr_lookup_parms *parms);
+const char *sslcodes_check_status(int status);
+
+#if defined(__GNUC__) && __GNUC__ >= 4
+#pragma GCC visibility pop
+#endif
+
+#endif /* SSLCODES_PRIVATE_H */

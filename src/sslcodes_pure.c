@@ -1,0 +1,335 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * sslcodes_pure.c: the first-bytes classifier, the SSLCodesErrorDocument
+ * argument parser and nginx's $host / $request_uri.  Plain C, no httpd:
+ * every byte these see may come from an attacker.
+ */
+
+#include <string.h>
+
+#include "sslcodes_pure.h"
+
+/* PROXY protocol, haproxy.org/download/2.9/doc/proxy-protocol.txt:
+ * v1 is one text line of at most 107 bytes ending in CRLF; v2 starts with a
+ * 12-byte signature, then version/command, family and a 16-bit length. */
+#define SSLCODES_PROXY_V1_MAX 107
+#define SSLCODES_PROXY_V2_HDR 16
+
+static const unsigned char sslcodes_proxy_v1[6] = "PROXY ";
+static const unsigned char sslcodes_proxy_v2[12] = {
+    0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A
+};
+
+/* A TLS record starts with content type 22 (handshake); an SSLv2-format
+ * ClientHello starts with a length byte whose high bit is set.  No HTTP
+ * method starts with either. */
+static sslcodes_first_e sslcodes_by_first_byte(unsigned char b)
+{
+    return (b == 0x16 || (b & 0x80)) ? SSLCODES_FIRST_TLS
+                                     : SSLCODES_FIRST_PLAIN;
+}
+
+static int sslcodes_starts(const unsigned char *buf, size_t len,
+                           const unsigned char *lit, size_t litlen)
+{
+    return memcmp(buf, lit, len < litlen ? len : litlen) == 0;
+}
+
+/* Length of the PROXY header at the start of BUF, 0 if there is none, or
+ * (size_t)-1 if more bytes are needed to tell (*need is set then). */
+static size_t sslcodes_proxy_len(const unsigned char *buf, size_t len,
+                                 size_t *need)
+{
+    size_t i;
+
+    if (buf[0] == 'P'
+        && sslcodes_starts(buf, len, sslcodes_proxy_v1,
+                           sizeof(sslcodes_proxy_v1))) {
+        for (i = 1; i < len && i < SSLCODES_PROXY_V1_MAX; i++) {
+            if (buf[i - 1] == '\r' && buf[i] == '\n') {
+                return i + 1;
+            }
+        }
+        if (len >= SSLCODES_PROXY_V1_MAX) {
+            return 0;               /* too long: a "PROXY" method, not v1 */
+        }
+        *need = len < sizeof(sslcodes_proxy_v1) ? sizeof(sslcodes_proxy_v1)
+                                                : len + 1;
+        return (size_t)-1;
+    }
+    if (buf[0] == 0x0D
+        && sslcodes_starts(buf, len, sslcodes_proxy_v2,
+                           sizeof(sslcodes_proxy_v2))) {
+        if (len < SSLCODES_PROXY_V2_HDR) {
+            *need = SSLCODES_PROXY_V2_HDR;
+            return (size_t)-1;
+        }
+        if ((buf[12] & 0xF0) != 0x20) {
+            return 0;               /* not version 2: just bytes */
+        }
+        return SSLCODES_PROXY_V2_HDR + ((size_t)buf[14] << 8 | buf[15]);
+    }
+    return 0;
+}
+
+sslcodes_first_e sslcodes_classify(const unsigned char *buf, size_t len,
+                                   int final, size_t *need)
+{
+    size_t skip;
+
+    if (len == 0) {
+        *need = 1;
+        return final ? SSLCODES_FIRST_UNKNOWN : SSLCODES_FIRST_MORE;
+    }
+    skip = sslcodes_proxy_len(buf, len, need);
+    if (skip == (size_t)-1) {
+        /* An unfinished PROXY prefix that will never be finished is just
+         * the start of some plain text. */
+        return final ? sslcodes_by_first_byte(buf[0]) : SSLCODES_FIRST_MORE;
+    }
+    if (skip + 1 > SSLCODES_PEEK_MAX) {
+        return SSLCODES_FIRST_UNKNOWN;
+    }
+    if (len <= skip) {
+        *need = skip + 1;
+        return final ? SSLCODES_FIRST_UNKNOWN : SSLCODES_FIRST_MORE;
+    }
+    return sslcodes_by_first_byte(buf[skip]);
+}
+
+/* --- SSLCodesErrorDocument ------------------------------------------------ */
+
+static int sslcodes_is_digits(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return 0;
+        }
+    }
+    return s[n] == '\0';
+}
+
+static int sslcodes_parse_status(const char *s)
+{
+    if (!sslcodes_is_digits(s, 3)) {
+        return -1;
+    }
+    return (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
+}
+
+/* "scheme://...", the way every browser-facing redirect target starts. */
+static int sslcodes_is_url(const char *s)
+{
+    size_t i = 0;
+
+    if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z'))) {
+        return 0;
+    }
+    for (i = 1; s[i]; i++) {
+        char ch = s[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+              || (ch >= '0' && ch <= '9') || ch == '+' || ch == '-'
+              || ch == '.')) {
+            break;
+        }
+    }
+    return s[i] == ':' && s[i + 1] == '/' && s[i + 2] == '/';
+}
+
+static int sslcodes_is_redirect_status(int status)
+{
+    return status == 301 || status == 302 || status == 303
+        || status == 307 || status == 308;
+}
+
+/* A status that has a body of its own: 2xx, 4xx or 5xx, but not the
+ * header-only 204 and 205. */
+static int sslcodes_is_page_status(int status)
+{
+    return (status >= 200 && status <= 299 && status != 204 && status != 205)
+        || (status >= 400 && status <= 599);
+}
+
+static const char *sslcodes_action_check(const sslcodes_action_spec *a)
+{
+    switch (a->kind) {
+    case SSLCODES_ACT_HTTPS:
+        if (a->codes != 1u << (497 - SSLCODES_CODE_MIN)) {
+            return "'https' applies to code 497 only";
+        }
+        /* fall through */
+    case SSLCODES_ACT_EXTERNAL:
+        if (a->status && !sslcodes_is_redirect_status(a->status)) {
+            return "a redirect takes =301, =302, =303, =307 or =308";
+        }
+        break;
+    default:
+        if (a->status && !sslcodes_is_page_status(a->status)) {
+            return "=STATUS with a local URL, text or 'default' must be "
+                   "2xx (not 204 or 205), 4xx or 5xx";
+        }
+        break;
+    }
+    return NULL;
+}
+
+const char *sslcodes_action_parse(int argc, const char *const *argv,
+                                  const int *quoted,
+                                  sslcodes_action_spec *out, int *bad)
+{
+    int i, code;
+    const char *w;
+
+    memset(out, 0, sizeof(*out));
+    *bad = -1;
+    for (i = 0; i < argc && !quoted[i] && sslcodes_is_digits(argv[i], 3);
+         i++) {
+        code = sslcodes_parse_status(argv[i]);
+        if (code < SSLCODES_CODE_MIN || code > SSLCODES_CODE_MAX) {
+            *bad = i;
+            return "unknown code (expected 494, 495, 496 or 497)";
+        }
+        out->codes |= 1u << (code - SSLCODES_CODE_MIN);
+    }
+    if (!out->codes) {
+        *bad = argc ? 0 : -1;
+        return "needs at least one code: 494, 495, 496 or 497";
+    }
+    if (i < argc && !quoted[i] && argv[i][0] == '=') {
+        out->status = sslcodes_parse_status(argv[i] + 1);
+        if (out->status < 200 || out->status > 599) {
+            *bad = i;
+            return "bad =STATUS (expected = and a status from 200 to 599)";
+        }
+        i++;
+    }
+    if (i != argc - 1) {
+        *bad = i < argc ? i + 1 : -1;
+        return i < argc ? "takes exactly one action after the codes"
+                        : "needs an action after the codes";
+    }
+
+    w = argv[i];
+    if (quoted[i]) {
+        out->kind = SSLCODES_ACT_TEXT;
+    }
+    else if (strcmp(w, "default") == 0) {
+        out->kind = SSLCODES_ACT_DEFAULT;
+    }
+    else if (strcmp(w, "https") == 0) {
+        out->kind = SSLCODES_ACT_HTTPS;
+    }
+    else if (w[0] == '/') {
+        out->kind = SSLCODES_ACT_LOCAL;
+    }
+    else if (sslcodes_is_url(w)) {
+        out->kind = SSLCODES_ACT_EXTERNAL;
+    }
+    else {
+        out->kind = SSLCODES_ACT_TEXT;
+    }
+    if (out->kind != SSLCODES_ACT_DEFAULT && out->kind != SSLCODES_ACT_HTTPS) {
+        out->arg = w;
+        out->is_expr = strstr(w, "%{") != NULL;
+    }
+    if ((w = sslcodes_action_check(out)) != NULL) {
+        *bad = i;
+    }
+    return w;
+}
+
+/* --- $host and $request_uri ---------------------------------------------- */
+
+static char sslcodes_lower(char ch)
+{
+    return (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
+}
+
+static int sslcodes_is_host_char(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+        || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_';
+}
+
+static int sslcodes_is_ip6_char(char ch)
+{
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')
+        || (ch >= 'A' && ch <= 'F') || ch == ':' || ch == '.';
+}
+
+int sslcodes_host_normalize(const char *in, size_t inlen,
+                            char *out, size_t outlen)
+{
+    size_t i, end;
+    int v6 = inlen > 0 && in[0] == '[';
+
+    /* The host ends at ']' for an IPv6 literal, else at the port's ':'. */
+    for (end = v6; end < inlen; end++) {
+        if (v6 ? in[end] == ']' : in[end] == ':') {
+            break;
+        }
+        if (v6 ? !sslcodes_is_ip6_char(in[end])
+               : !sslcodes_is_host_char(in[end])) {
+            return -1;
+        }
+        if (!v6 && in[end] == '.' && (end == 0 || in[end - 1] == '.')) {
+            return -1;
+        }
+    }
+    if (v6) {
+        if (end >= inlen || end == 1) {
+            return -1;
+        }
+        end++;                                   /* keep the ']' */
+    }
+    if (end < inlen) {
+        if (in[end] != ':') {
+            return -1;
+        }
+        for (i = end + 1; i < inlen; i++) {
+            if (in[i] < '0' || in[i] > '9') {
+                return -1;
+            }
+        }
+    }
+    if (!v6 && end > 0 && in[end - 1] == '.') {
+        end--;                                   /* "example.com." */
+    }
+    if (end == 0 || end + 1 > outlen) {
+        return -1;
+    }
+    for (i = 0; i < end; i++) {
+        out[i] = sslcodes_lower(in[i]);
+    }
+    out[end] = '\0';
+    return (int)end;
+}
+
+const char *sslcodes_request_uri(const char *unparsed)
+{
+    const char *p;
+
+    if (unparsed[0] == '/' || (p = strstr(unparsed, "://")) == NULL) {
+        return unparsed;
+    }
+    p += 3;
+    p += strcspn(p, "/?#");
+    return *p == '/' ? p : "/";
+}

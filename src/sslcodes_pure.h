@@ -1,0 +1,109 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * sslcodes_pure.h: the parsers that look at hostile bytes, with no httpd
+ * types, so that unit tests and fuzzers can call them directly.
+ */
+
+#ifndef SSLCODES_PURE_H
+#define SSLCODES_PURE_H
+
+#include <stddef.h>
+
+/* Only the module record leaves the shared object. */
+#if defined(__GNUC__) && __GNUC__ >= 4
+#pragma GCC visibility push(hidden)
+#endif
+
+/* --- First bytes of a connection ---------------------------------------- */
+
+typedef enum {
+    SSLCODES_FIRST_MORE = 0,  /* undecided: wait until *need bytes are there */
+    SSLCODES_FIRST_TLS,       /* a TLS record (or SSLv2 hello) comes first   */
+    SSLCODES_FIRST_PLAIN,     /* anything else: plain text                   */
+    SSLCODES_FIRST_UNKNOWN    /* a PROXY header too large to look past       */
+} sslcodes_first_e;
+
+/* The most bytes the classifier will ever ask for.  A PROXY v2 header
+ * whose TLVs are longer than this is left to mod_ssl and mod_remoteip. */
+#define SSLCODES_PEEK_MAX 1024
+
+/*
+ * Classify the first LEN bytes of a connection.  PROXY protocol v1 and v2
+ * headers in front are looked past.  With FINAL set the peer sent all it
+ * will send (EOF), so an undecided prefix is settled by its first byte.
+ * On SSLCODES_FIRST_MORE, *need is the byte count that would decide.
+ */
+sslcodes_first_e sslcodes_classify(const unsigned char *buf, size_t len,
+                                   int final, size_t *need);
+
+/* --- SSLCodesErrorDocument arguments ------------------------------------- */
+
+#define SSLCODES_CODE_MIN 494
+#define SSLCODES_CODE_MAX 497
+#define SSLCODES_NCODES   (SSLCODES_CODE_MAX - SSLCODES_CODE_MIN + 1)
+
+typedef enum {
+    SSLCODES_ACT_DEFAULT = 0,  /* the built-in page                          */
+    SSLCODES_ACT_LOCAL,        /* internal redirect to a local URL           */
+    SSLCODES_ACT_EXTERNAL,     /* Location: URL with a 3xx                   */
+    SSLCODES_ACT_TEXT,         /* a literal body                             */
+    SSLCODES_ACT_HTTPS         /* the same URL over https (497 only)         */
+} sslcodes_act_kind_e;
+
+typedef struct {
+    unsigned codes;            /* bit (code - SSLCODES_CODE_MIN) per code    */
+    int status;                /* =STATUS, 0 when none was given             */
+    sslcodes_act_kind_e kind;
+    const char *arg;           /* URL or text; NULL for default and https    */
+    int is_expr;               /* arg holds %{...}: an ap_expr string        */
+} sslcodes_action_spec;
+
+/*
+ * Parse the words of one SSLCodesErrorDocument line.  QUOTED[i] says that
+ * word i was written in quotes (a quoted word is always text).  Returns
+ * NULL on success, else a message; *bad is then the index of the word
+ * at fault, or -1 when the line as a whole is wrong.
+ */
+const char *sslcodes_action_parse(int argc, const char *const *argv,
+                                  const int *quoted,
+                                  sslcodes_action_spec *out, int *bad);
+
+/* --- nginx's $host and $request_uri ------------------------------------- */
+
+/*
+ * Normalise a Host value as nginx's $host does: lower-case, port removed.
+ * IPv6 literals keep their brackets.  Writes at most OUTLEN - 1 bytes and
+ * a NUL.  Returns the length written, or -1 when the value is not a valid
+ * host (bad characters, empty, or too long for OUT).
+ */
+int sslcodes_host_normalize(const char *in, size_t inlen,
+                            char *out, size_t outlen);
+
+/*
+ * The request-target as nginx's $request_uri has it: for absolute-form
+ * ("http://host/p?q") the part from the path on, else the target as sent.
+ * Returns a pointer into UNPARSED, or "/" when an absolute-form target
+ * has no path.
+ */
+const char *sslcodes_request_uri(const char *unparsed);
+
+#if defined(__GNUC__) && __GNUC__ >= 4
+#pragma GCC visibility pop
+#endif
+
+#endif /* SSLCODES_PURE_H */

@@ -1,0 +1,398 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * sslcodes_response.c: answer a request that earned a 49x, with the
+ * built-in page or its SSLCodesErrorDocument, and never serve it.
+ */
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "ap_expr.h"
+
+#include "apr_strings.h"
+
+#include "sslcodes_private.h"
+
+APLOG_USE_MODULE(sslcodes);
+
+typedef struct {
+    const char *status;       /* the code as text, for SSLCODES_STATUS */
+    const char *status_line;  /* native wire status line               */
+    const char *text;         /* native page's sentence                */
+    const char *nginx_text;   /* nginx page's sentence                 */
+} sslcodes_code_info;
+
+static const sslcodes_code_info sslcodes_codes[SSLCODES_NCODES] = {
+    { "494", "494 Request Header Too Large",
+      "Request Header Or Cookie Too Large",
+      "Request Header Or Cookie Too Large" },
+    { "495", "495 SSL Certificate Error",
+      "The SSL certificate error",
+      "The SSL certificate error" },
+    { "496", "496 SSL Certificate Required",
+      "A client certificate is required",
+      "No required SSL certificate was sent" },
+    { "497", "497 HTTP Request Sent to HTTPS Port",
+      "The plain HTTP request was sent to HTTPS port",
+      "The plain HTTP request was sent to HTTPS port" }
+};
+
+#define sslcodes_info(code) (&sslcodes_codes[(code) - SSLCODES_CODE_MIN])
+
+/* =STATUS must be a status httpd has a status line for; anything else
+ * would go out as "500 Internal Server Error". */
+const char *sslcodes_check_status(int status)
+{
+    if (status != HTTP_INTERNAL_SERVER_ERROR
+        && ap_index_of_response(status)
+           == ap_index_of_response(HTTP_INTERNAL_SERVER_ERROR)) {
+        return "httpd has no status line for this =STATUS";
+    }
+    return NULL;
+}
+
+/* --- nginx's $host and $request_uri -------------------------------------- */
+
+/* Error documents and expressions speak of the request the client sent,
+ * not of the internal redirect that serves the document. */
+static request_rec *sslcodes_original(request_rec *r)
+{
+    while (r->prev) {
+        r = r->prev;
+    }
+    return r;
+}
+
+static const char *sslcodes_host(request_rec *r)
+{
+    char buf[256];
+    const char *raw;
+    int n;
+
+    r = sslcodes_original(r);
+    if (r->parsed_uri.hostname) {
+        raw = r->parsed_uri.hostname;
+        if (ap_strchr_c(raw, ':')) {     /* apr_uri_parse strips [ ] */
+            raw = apr_pstrcat(r->pool, "[", raw, "]", NULL);
+        }
+    }
+    else {
+        raw = apr_table_get(r->headers_in, "Host");
+    }
+    if (raw) {
+        n = sslcodes_host_normalize(raw, strlen(raw), buf, sizeof(buf));
+        if (n > 0) {
+            return apr_pstrmemdup(r->pool, buf, n);
+        }
+    }
+    return r->server->server_hostname;
+}
+
+static const char *sslcodes_expr_var_host(ap_expr_eval_ctx_t *ctx,
+                                          const void *data)
+{
+    (void)data;
+    return ctx->r ? sslcodes_host(ctx->r) : NULL;
+}
+
+static const char *sslcodes_expr_var_request_uri(ap_expr_eval_ctx_t *ctx,
+                                                 const void *data)
+{
+    (void)data;
+    return ctx->r
+        ? sslcodes_request_uri(sslcodes_original(ctx->r)->unparsed_uri)
+        : NULL;
+}
+
+int sslcodes_expr_lookup(ap_expr_lookup_parms *parms)
+{
+    if (parms->type != AP_EXPR_FUNC_VAR) {
+        return DECLINED;
+    }
+    if (strcasecmp(parms->name, "SSLCODES_HOST") == 0) {
+        *parms->func = sslcodes_expr_var_host;
+    }
+    else if (strcasecmp(parms->name, "SSLCODES_REQUEST_URI") == 0) {
+        *parms->func = sslcodes_expr_var_request_uri;
+    }
+    else {
+        return DECLINED;
+    }
+    *parms->data = NULL;
+    return OK;
+}
+
+/* --- The pieces of an answer --------------------------------------------- */
+
+static const char *sslcodes_default_page(request_rec *r, int code, int wire)
+{
+    const sslcodes_code_info *ci = sslcodes_info(code);
+
+    if (wire == SSLCODES_WIRE_NGINX) {
+        /* nginx's layout, with this server's own footer. */
+        return apr_pstrcat(r->pool,
+                           "<html>\r\n<head><title>400 ", ci->nginx_text,
+                           "</title></head>\r\n<body>\r\n"
+                           "<center><h1>400 Bad Request</h1></center>\r\n"
+                           "<center>", ci->nginx_text, "</center>\r\n"
+                           "<hr><center>",
+                           ap_escape_html(r->pool, ap_get_server_banner()),
+                           "</center>\r\n</body>\r\n</html>\r\n", NULL);
+    }
+    return apr_pstrcat(r->pool, "<html><body>", ci->text, "</body></html>",
+                       NULL);
+}
+
+static int sslcodes_is_this_vhost(request_rec *r, const char *host)
+{
+    const server_rec *s = r->server;
+    const char *const *names;
+    int i;
+
+    if (s->server_hostname && strcasecmp(host, s->server_hostname) == 0) {
+        return 1;
+    }
+    if (s->names) {
+        names = (const char *const *)s->names->elts;
+        for (i = 0; i < s->names->nelts; i++) {
+            if (strcasecmp(host, names[i]) == 0) {
+                return 1;
+            }
+        }
+    }
+    if (s->wild_names) {
+        names = (const char *const *)s->wild_names->elts;
+        for (i = 0; i < s->wild_names->nelts; i++) {
+            if (ap_strcasecmp_match(host, names[i]) == 0) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* The same URL over https.  The host is the client's only when it names
+ * this virtual host, so the redirect cannot be pointed elsewhere. */
+static const char *sslcodes_https_location(request_rec *r)
+{
+    const char *host = sslcodes_host(r);
+    apr_port_t port = r->connection->local_addr->port;
+
+    if (!sslcodes_is_this_vhost(r, host)) {
+        host = r->server->server_hostname;
+    }
+    return apr_pstrcat(r->pool, "https://", host,
+                       port == 443 ? "" : apr_psprintf(r->pool, ":%u", port),
+                       sslcodes_request_uri(r->unparsed_uri), NULL);
+}
+
+/* Evaluate an action's argument; NULL (logged) when it cannot be used. */
+static const char *sslcodes_action_arg(request_rec *r,
+                                       const sslcodes_action *act)
+{
+    const char *err = NULL, *val;
+
+    if (!act->expr) {
+        return act->spec.arg;
+    }
+    val = ap_expr_str_exec(r, act->expr, &err);
+    if (err) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, SSLCODES_LOGNO(0103)
+                      "SSLCodesErrorDocument: cannot evaluate '%s': %s; "
+                      "sending the default page", act->spec.arg, err);
+        return NULL;
+    }
+    return val;
+}
+
+/* A Location must be one header line: no control characters at all. */
+static int sslcodes_is_safe_location(const char *loc)
+{
+    const unsigned char *p;
+
+    for (p = (const unsigned char *)loc; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            return 0;
+        }
+    }
+    return *loc != '\0';
+}
+
+/* Send nothing more on this connection after the answer, and let no part
+ * of the request body reach an error document: what was not read is
+ * drained by the lingering close.  An HTTP/2 stream is answered alone. */
+static void sslcodes_finish_connection(request_rec *r)
+{
+    if (!r->connection->master) {
+        r->connection->keepalive = AP_CONN_CLOSE;
+    }
+    apr_table_unset(r->headers_in, "Content-Length");
+    apr_table_unset(r->headers_in, "Transfer-Encoding");
+}
+
+/*
+ * Choose the wire status and what core's error machinery should send:
+ * ap_custom_response() is request-scoped, so it beats any ErrorDocument
+ * for the same status slot (a 49x shares the 500 slot in core).
+ */
+static int sslcodes_respond(request_rec *r, sslcodes_req *rq,
+                            const sslcodes_action *act, int wire)
+{
+    int code = rq->code;
+    int status = wire == SSLCODES_WIRE_NGINX ? HTTP_BAD_REQUEST : code;
+    sslcodes_act_kind_e kind = act ? act->spec.kind : SSLCODES_ACT_DEFAULT;
+    const char *arg = NULL;
+
+    if (act && act->spec.status) {
+        status = act->spec.status;
+    }
+    if (kind == SSLCODES_ACT_HTTPS) {
+        arg = sslcodes_https_location(r);
+    }
+    else if (kind != SSLCODES_ACT_DEFAULT
+             && (arg = sslcodes_action_arg(r, act)) != NULL
+             && kind == SSLCODES_ACT_LOCAL && arg[0] != '/') {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, SSLCODES_LOGNO(0104)
+                      "SSLCodesErrorDocument: '%s' gave '%s', which is not "
+                      "a local URL; sending the default page",
+                      act->spec.arg, arg);
+        arg = NULL;
+    }
+    if (arg && (kind == SSLCODES_ACT_HTTPS || kind == SSLCODES_ACT_EXTERNAL)
+        && !sslcodes_is_safe_location(arg)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, SSLCODES_LOGNO(0105)
+                      "SSLCodesErrorDocument: refusing to redirect to '%s'; "
+                      "sending the default page", ap_escape_logitem(r->pool,
+                                                                    arg));
+        arg = NULL;
+    }
+    if (!arg) {
+        kind = SSLCODES_ACT_DEFAULT;
+        status = wire == SSLCODES_WIRE_NGINX ? HTTP_BAD_REQUEST : code;
+    }
+
+    switch (kind) {
+    case SSLCODES_ACT_HTTPS:
+    case SSLCODES_ACT_EXTERNAL:
+        if (!(act && act->spec.status)) {
+            status = HTTP_MOVED_TEMPORARILY;
+        }
+        apr_table_setn(r->headers_out, "Location", arg);
+        arg = apr_pstrcat(r->pool, "\"<html><body>The document has moved "
+                          "<a href=\"", ap_escape_html(r->pool, arg),
+                          "\">here</a>.</body></html>", NULL);
+        break;
+    case SSLCODES_ACT_LOCAL:
+        break;
+    case SSLCODES_ACT_TEXT:
+        arg = apr_pstrcat(r->pool, "\"", arg, NULL);
+        break;
+    default:
+        arg = apr_pstrcat(r->pool, "\"",
+                          sslcodes_default_page(r, code, wire), NULL);
+        break;
+    }
+
+    /* Only the 49x itself needs a status line of ours; any other status
+     * is one httpd knows. */
+    rq->status_line = status == code ? sslcodes_info(code)->status_line
+                                     : NULL;
+    r->status_line = rq->status_line;
+    ap_custom_response(r, status, arg);
+    return status;
+}
+
+static int sslcodes_answer(request_rec *r, int code, const char *event)
+{
+    sslcodes_srv_conf *sc = sslcodes_srv(r->server);
+    sslcodes_req *rq = apr_pcalloc(r->pool, sizeof(*rq));
+
+    rq->code = code;
+    ap_set_module_config(r->request_config, &sslcodes_module, rq);
+    apr_table_setn(r->subprocess_env, "SSLCODES_STATUS",
+                   sslcodes_info(code)->status);
+    /* The built-in pages are text/html, without core's iso-8859-1. */
+    apr_table_setn(r->subprocess_env, "suppress-error-charset", "1");
+    sslcodes_finish_connection(r);
+
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SSLCODES_LOGNO(0101)
+                  "%s (vhost %s:%u, request \"%s\"): %d",
+                  event, r->server->server_hostname,
+                  r->connection->local_addr->port,
+                  ap_escape_logitem(r->pool, r->the_request), code);
+
+    return sslcodes_respond(r, rq, sc->action[code - SSLCODES_CODE_MIN],
+                            sc->wire);
+}
+
+/* A plain request on a TLS port whose virtual host has SSLCodes off gets
+ * what mod_ssl would have sent: 400 with mod_ssl's reason.  It is never
+ * served. */
+static int sslcodes_answer_stock(request_rec *r)
+{
+    sslcodes_finish_connection(r);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SSLCODES_LOGNO(0102)
+                  "client sent plain HTTP request to HTTPS port, SSLCodes "
+                  "is off for vhost %s:%u: 400", r->server->server_hostname,
+                  r->connection->local_addr->port);
+    apr_table_setn(r->notes, "error-notes",
+                   "Reason: You're speaking plain HTTP to an SSL-enabled "
+                   "server port.<br />\n Instead use the HTTPS scheme to "
+                   "access this URL, please.<br />\n");
+    return HTTP_BAD_REQUEST;
+}
+
+/* --- Hooks --------------------------------------------------------------- */
+
+int sslcodes_post_read_request(request_rec *r)
+{
+    sslcodes_conn *cc = sslcodes_conn_get(r->connection);
+
+    if (!cc) {
+        return DECLINED;
+    }
+    if (cc->first == SSLCODES_CONN_PLAIN) {
+        if (!sslcodes_srv(r->server)->enabled) {
+            return sslcodes_answer_stock(r);
+        }
+        return sslcodes_answer(r, 497, "client sent plain HTTP request to "
+                               "HTTPS port");
+    }
+    return DECLINED;
+}
+
+int sslcodes_translate_name(request_rec *r)
+{
+    sslcodes_req *rq;
+
+    if (!r->prev
+        || !(rq = ap_get_module_config(r->prev->request_config,
+                                       &sslcodes_module))) {
+        return DECLINED;
+    }
+    /* The error document's request: carry the answer over.  Core gave it
+     * the 49x status but would print it as "500 Internal Server Error". */
+    ap_set_module_config(r->request_config, &sslcodes_module, rq);
+    r->status_line = rq->status_line;
+    apr_table_setn(r->subprocess_env, "SSLCODES_STATUS",
+                   sslcodes_info(rq->code)->status);
+    return DECLINED;
+}
