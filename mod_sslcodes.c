@@ -284,8 +284,9 @@ static int sslcodes_share_address(const server_rec *a, const server_rec *b)
     return 0;
 }
 
-/* A TLS server's connections are classified when some server reachable
- * on the same address (a name-based sibling, or itself) has SSLCodes on.
+/* A TLS server's connections are classified when it, or a name-based
+ * sibling on the same address, has SSLCodes on.  The main server is no
+ * one's sibling: it only takes connections that no vhost address matches.
  * Everywhere else the module never touches a connection. */
 static void sslcodes_derive_classify(server_rec *main_s)
 {
@@ -294,9 +295,10 @@ static void sslcodes_derive_classify(server_rec *main_s)
 
     for (s = main_s; s; s = s->next) {
         sc = sslcodes_srv(s);
-        for (t = main_s; t && sc->is_tls && !sc->classify; t = t->next) {
-            sc->classify = sslcodes_srv(t)->enabled
-                           && (s == t || sslcodes_share_address(s, t));
+        sc->classify = sc->is_tls && sc->enabled;
+        for (t = main_s->next; t && sc->is_tls && !sc->classify; t = t->next) {
+            sc->classify = s != main_s && sslcodes_srv(t)->enabled
+                           && sslcodes_share_address(s, t);
         }
     }
 }
@@ -369,5 +371,8 @@ AP_DECLARE_MODULE(sslcodes) = {
     sslcodes_merge_srv,         /* merge per-server config     */
     sslcodes_cmds,              /* directives                  */
     sslcodes_register_hooks,    /* hooks                       */
-    AP_MODULE_FLAG_NONE         /* flags                       */
+    /* Every virtual host gets a config of its own, even one without any
+     * SSLCodes* line: what mod_ssl reports per server must not land in a
+     * config that the main server shares with its vhosts. */
+    AP_MODULE_FLAG_ALWAYS_MERGE
 };

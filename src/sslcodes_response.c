@@ -249,6 +249,25 @@ static void sslcodes_finish_connection(request_rec *r)
 }
 
 /*
+ * Tell core's error machinery what to send for STATUS on this request
+ * only.  ap_custom_response() guesses text from URL by the first byte, so
+ * a text that starts with '/' would become a redirect; core keeps text
+ * with a leading '"', and that is written here directly.
+ */
+static void sslcodes_custom_response(request_rec *r, int status,
+                                     const char *what, int local)
+{
+    core_request_config *conf;
+
+    ap_custom_response(r, status, local ? what : "\"");
+    if (!local) {
+        conf = ap_get_core_module_config(r->request_config);
+        conf->response_code_strings[ap_index_of_response(status)] =
+            apr_pstrcat(r->pool, "\"", what, NULL);
+    }
+}
+
+/*
  * Choose the wire status and what core's error machinery should send:
  * ap_custom_response() is request-scoped, so it beats any ErrorDocument
  * for the same status slot (a 49x shares the 500 slot in core).
@@ -296,18 +315,15 @@ static int sslcodes_respond(request_rec *r, sslcodes_req *rq,
             status = HTTP_MOVED_TEMPORARILY;
         }
         apr_table_setn(r->headers_out, "Location", arg);
-        arg = apr_pstrcat(r->pool, "\"<html><body>The document has moved "
+        arg = apr_pstrcat(r->pool, "<html><body>The document has moved "
                           "<a href=\"", ap_escape_html(r->pool, arg),
                           "\">here</a>.</body></html>", NULL);
         break;
     case SSLCODES_ACT_LOCAL:
-        break;
     case SSLCODES_ACT_TEXT:
-        arg = apr_pstrcat(r->pool, "\"", arg, NULL);
         break;
     default:
-        arg = apr_pstrcat(r->pool, "\"",
-                          sslcodes_default_page(r, code, wire), NULL);
+        arg = sslcodes_default_page(r, code, wire);
         break;
     }
 
@@ -316,7 +332,7 @@ static int sslcodes_respond(request_rec *r, sslcodes_req *rq,
     rq->status_line = status == code ? sslcodes_info(code)->status_line
                                      : NULL;
     r->status_line = rq->status_line;
-    ap_custom_response(r, status, arg);
+    sslcodes_custom_response(r, status, arg, kind == SSLCODES_ACT_LOCAL);
     return status;
 }
 

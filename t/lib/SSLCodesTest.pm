@@ -1,0 +1,168 @@
+package SSLCodesTest;
+# Helpers for the mod_sslcodes suite: raw sockets, curl, and the logs.
+use strict;
+use warnings FATAL => 'all';
+
+use Exporter 'import';
+use IO::Socket::INET;
+use IO::Select;
+use Time::HiRes qw(sleep time);
+use Apache::Test ();
+
+our @EXPORT = qw(port t_dir raw_request parse_response parse_responses
+                 curl log_mark log_since wait_log bad_log_lines
+                 access_mark access_since);
+
+sub t_dir { Apache::Test::vars('t_dir') }
+
+sub port {
+    my $name = shift;
+    my $p = Apache::Test::vars("${name}_port")
+        or die "no port for vhost $name";
+    return $p;
+}
+
+# Send DATA (a string, or a list of [bytes, delay-before] pieces) to PORT
+# on 127.0.0.1 and read until the server closes or TIMEOUT passes.
+# Returns (bytes read, 1 if the server closed the connection).
+sub raw_request {
+    my ($port, $data, %opt) = @_;
+    my $timeout = $opt{timeout} // 10;
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                     PeerPort => $port, Proto => 'tcp')
+        or die "connect $port: $!";
+    $sock->autoflush(1);
+    $sock->setsockopt(Socket::IPPROTO_TCP(), Socket::TCP_NODELAY(), 1);
+    my @pieces = ref $data ? @$data : ([$data, 0]);
+    for my $p (@pieces) {
+        sleep $p->[1] if $p->[1];
+        syswrite $sock, $p->[0] if length $p->[0];
+    }
+    shutdown($sock, 1) if $opt{half_close};
+    my ($out, $closed) = ('', 0);
+    my $sel = IO::Select->new($sock);
+    my $end = time + $timeout;
+    while ((my $left = $end - time) > 0) {
+        last unless $sel->can_read($left);
+        my $n = sysread $sock, my $buf, 65536;
+        if (!$n) { $closed = 1; last }
+        $out .= $buf;
+    }
+    close $sock;
+    return wantarray ? ($out, $closed) : $out;
+}
+
+# One HTTP/1.x response: { status_line, status, headers => {lc name =>
+# value}, raw_headers, body }.  The body is what follows the header block.
+sub parse_response {
+    my $raw = shift;
+    my ($head, $body) = split /\r\n\r\n/, $raw, 2;
+    $body //= '';
+    my ($status_line, @lines) = split /\r\n/, $head // '';
+    my %h;
+    for (@lines) {
+        my ($k, $v) = /^([^:]+):\s*(.*)$/ or next;
+        $k = lc $k;
+        $h{$k} = exists $h{$k} ? "$h{$k}, $v" : $v;
+    }
+    my ($status) = ($status_line // '') =~ m{^HTTP/\d\.\d (\d{3})};
+    return { status_line => $status_line // '', status => $status // 0,
+             headers => \%h, raw_headers => $head // '', body => $body };
+}
+
+# How many responses RAW holds (status lines at the start of a line).
+sub parse_responses {
+    my $raw = shift;
+    my @n = $raw =~ m{(?:^|\r\n)HTTP/1\.[01] \d{3} }g;
+    return scalar @n;
+}
+
+# Run curl against 127.0.0.1 with the test CA; names resolve to loopback.
+# Returns the parsed final response plus {exit}, {stderr}.
+sub curl {
+    my (@args) = @_;
+    my $t = t_dir();
+    my @cmd = ('curl', '-sS', '-i', '--max-time', '15',
+               '--cacert', "$t/pki/ca.crt");
+    for my $name (qw(localhost a.test b.test)) {
+        for my $p (grep { /^https?:\/\/\Q$name\E:(\d+)/ } @args) {
+            my ($port) = $p =~ /:(\d+)/;
+            push @cmd, '--resolve', "$name:$port:127.0.0.1";
+        }
+    }
+    push @cmd, @args;
+    # curl's complaints go to a file, not into the TAP stream.
+    open my $olderr, '>&', \*STDERR or die "dup: $!";
+    open STDERR, '>', "$t/logs/curl.err" or die "curl.err: $!";
+    open my $fh, '-|', @cmd or die "curl: $!";
+    open STDERR, '>&', $olderr or die "restore: $!";
+    my $out = do { local $/; <$fh> } // '';
+    close $fh;
+    my $exit = $? >> 8;
+    # Skip interim and proxy responses: keep the last header block.
+    my @parts = split /(?=^HTTP\/[\d.]+ \d{3})/m, $out;
+    my $last = pop(@parts) // '';
+    my $r = parse_curl($last);
+    $r->{exit} = $exit;
+    $r->{all} = $out;
+    return $r;
+}
+
+sub parse_curl {
+    my $raw = shift;
+    $raw =~ s/\r\n/\n/g unless $raw =~ /^HTTP\/1/;
+    my ($head, $body) = split /\r?\n\r?\n/, $raw, 2;
+    my ($status_line, @lines) = split /\r?\n/, $head // '';
+    my %h;
+    for (@lines) {
+        my ($k, $v) = /^([^:]+):\s*(.*?)\s*$/ or next;
+        $h{lc $k} = $v;
+    }
+    my ($status) = ($status_line // '') =~ m{^HTTP/[\d.]+ (\d{3})};
+    return { status_line => $status_line // '', status => $status // 0,
+             headers => \%h, body => $body // '' };
+}
+
+sub _file { t_dir() . '/logs/' . shift }
+
+sub _size { my $f = shift; -e $f ? -s $f : 0 }
+
+sub _read_from {
+    my ($f, $off) = @_;
+    open my $fh, '<', $f or return '';
+    seek $fh, $off, 0;
+    local $/;
+    return <$fh> // '';
+}
+
+# Error log: remember where it ends now, read what came after.
+sub log_mark   { _size(_file('error_log')) }
+sub log_since  { _read_from(_file('error_log'), shift) }
+sub access_mark  { _size(_file('sslcodes_log')) }
+sub access_since { _read_from(_file('sslcodes_log'), shift) }
+
+# Wait (up to 5 s) until the text after MARK in LOG matches RE.
+sub wait_log {
+    my ($mark, $re, $which) = @_;
+    my $read = ($which // 'error') eq 'access' ? \&access_since : \&log_since;
+    my $end = time + 5;
+    while (1) {
+        my $text = $read->($mark);
+        return $text if $text =~ $re || time > $end;
+        sleep 0.05;
+    }
+}
+
+# The [error] and [warn] lines in TEXT not matched by any of ALLOWED.
+sub bad_log_lines {
+    my ($text, @allowed) = @_;
+    my @bad;
+    LINE: for my $line (split /\n/, $text) {
+        next unless $line =~ /\[(?:[\w.]+:)?(?:error|warn|crit|alert|emerg)\]/;
+        for my $re (@allowed) { next LINE if $line =~ $re }
+        push @bad, $line;
+    }
+    return @bad;
+}
+
+1;
