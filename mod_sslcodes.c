@@ -62,7 +62,7 @@ static void *sslcodes_create_srv(apr_pool_t *p, server_rec *s)
     sc->verify = SSLCODES_UNSET;
     sc->wire = SSLCODES_UNSET;
     sc->peek_timeout = SSLCODES_UNSET;
-    /* action[]: NULL is unset. */
+    /* action: NULL is unset. */
     return sc;
 }
 
@@ -180,8 +180,8 @@ static const char *sslcodes_set_error_document(cmd_parms *cmd, void *dc,
     sslcodes_srv_conf *sc = sslcodes_srv(cmd->server);
 
     (void)dc;
-    /* Split as core does, but remember which words were quoted: a quoted
-     * word is always text, so "https" in quotes is not the keyword. */
+    /* Split as core does, but remember which words were quoted: "https"
+     * in quotes is text, not the keyword. */
     while (*(args += strspn(args, " \t")) != '\0') {
         if (argc == SSLCODES_MAX_WORDS) {
             return apr_psprintf(cmd->pool, "%s: too many arguments",
@@ -340,7 +340,8 @@ static void sslcodes_register_hooks(apr_pool_t *p)
 
     /* Answer before any module maps the URL (Redirect, RewriteRule,
      * ProxyPass): a 49x request is never served.  mod_remoteip goes first
-     * so that the log names the client, not the load balancer. */
+     * so that the log names the client, not the load balancer.  httpd runs
+     * this hook for an error document's internal redirect as well. */
     static const char *const after_remoteip[] = { "mod_remoteip.c", NULL };
 
     (void)p;
@@ -353,11 +354,6 @@ static void sslcodes_register_hooks(apr_pool_t *p)
                            APR_HOOK_MIDDLE);
     ap_hook_post_read_request(sslcodes_post_read_request, after_remoteip,
                               before_ssl, APR_HOOK_REALLY_FIRST);
-
-    /* An error document is an internal redirect; its request needs the
-     * 49x status line back before anything can answer it. */
-    ap_hook_translate_name(sslcodes_translate_name, NULL, NULL,
-                           APR_HOOK_REALLY_FIRST);
 
     ap_hook_expr_lookup(sslcodes_expr_lookup, NULL, NULL, APR_HOOK_MIDDLE);
     APR_REGISTER_OPTIONAL_FN(sslcodes_conn_status);

@@ -82,7 +82,9 @@ typedef struct {
 /* Set on a request the module answered, and on its error document. */
 typedef struct {
     int code;                         /* 494..497                          */
+    int status;                       /* the status sent for it            */
     const char *status_line;          /* what the wire carries, or NULL    */
+    const char *fallback;             /* default page, if a document fails */
 } sslcodes_req;
 
 #define sslcodes_srv(s) \
@@ -100,7 +102,6 @@ sslcodes_conn_class_e sslcodes_conn_status(conn_rec *c, long *verify_result);
 
 /* sslcodes_response.c: the answers and their error documents */
 int sslcodes_post_read_request(request_rec *r);
-int sslcodes_translate_name(request_rec *r);
 int sslcodes_expr_lookup(ap_expr_lookup_parms *parms);
 const char *sslcodes_check_status(int status);
 

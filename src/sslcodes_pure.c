@@ -226,14 +226,13 @@ const char *sslcodes_action_parse(int argc, const char *const *argv,
                         : "needs an action after the codes";
     }
 
+    /* As with core's ErrorDocument, the first bytes tell a local URL, an
+     * external URL and text apart; quotes only turn a keyword into text. */
     w = argv[i];
-    if (quoted[i]) {
-        out->kind = SSLCODES_ACT_TEXT;
-    }
-    else if (strcmp(w, "default") == 0) {
+    if (!quoted[i] && strcmp(w, "default") == 0) {
         out->kind = SSLCODES_ACT_DEFAULT;
     }
-    else if (strcmp(w, "https") == 0) {
+    else if (!quoted[i] && strcmp(w, "https") == 0) {
         out->kind = SSLCODES_ACT_HTTPS;
     }
     else if (w[0] == '/') {

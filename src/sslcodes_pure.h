@@ -75,7 +75,7 @@ typedef struct {
 
 /*
  * Parse the words of one SSLCodesErrorDocument line.  QUOTED[i] says that
- * word i was written in quotes (a quoted word is always text).  Returns
+ * word i was written in quotes: a quoted "default" or "https" is text.  Returns
  * NULL on success, else a message; *bad is then the index of the word
  * at fault, or -1 when the line as a whole is wrong.
  */

@@ -329,8 +329,12 @@ static int sslcodes_respond(request_rec *r, sslcodes_req *rq,
 
     /* Only the 49x itself needs a status line of ours; any other status
      * is one httpd knows. */
+    rq->status = status;
     rq->status_line = status == code ? sslcodes_info(code)->status_line
                                      : NULL;
+    if (kind == SSLCODES_ACT_LOCAL) {
+        rq->fallback = sslcodes_default_page(r, code, wire);
+    }
     r->status_line = rq->status_line;
     sslcodes_custom_response(r, status, arg, kind == SSLCODES_ACT_LOCAL);
     return status;
@@ -378,12 +382,39 @@ static int sslcodes_answer_stock(request_rec *r)
 
 /* --- Hooks --------------------------------------------------------------- */
 
+/* The error document of a 49x is an internal redirect, and httpd runs
+ * post_read_request for it too: carry the answer over instead of answering
+ * again.  Core gave the new request the 49x status but would print it as
+ * "500 Internal Server Error". */
+static int sslcodes_carry_over(request_rec *r)
+{
+    sslcodes_req *rq = ap_get_module_config(r->prev->request_config,
+                                            &sslcodes_module);
+
+    if (rq) {
+        ap_set_module_config(r->request_config, &sslcodes_module, rq);
+        r->status_line = rq->status_line;
+        apr_table_setn(r->subprocess_env, "SSLCODES_STATUS",
+                       sslcodes_info(rq->code)->status);
+        /* Should the document fail (denied, missing), core answers with
+         * the original request: let that be the default page rather than
+         * core's text for a 500. */
+        if (rq->fallback && !r->prev->prev) {
+            sslcodes_custom_response(r->prev, rq->status, rq->fallback, 0);
+        }
+    }
+    return DECLINED;
+}
+
 int sslcodes_post_read_request(request_rec *r)
 {
     sslcodes_conn *cc = sslcodes_conn_get(r->connection);
 
     if (!cc) {
         return DECLINED;
+    }
+    if (r->prev) {
+        return sslcodes_carry_over(r);
     }
     if (cc->first == SSLCODES_CONN_PLAIN) {
         if (!sslcodes_srv(r->server)->enabled) {
@@ -392,23 +423,5 @@ int sslcodes_post_read_request(request_rec *r)
         return sslcodes_answer(r, 497, "client sent plain HTTP request to "
                                "HTTPS port");
     }
-    return DECLINED;
-}
-
-int sslcodes_translate_name(request_rec *r)
-{
-    sslcodes_req *rq;
-
-    if (!r->prev
-        || !(rq = ap_get_module_config(r->prev->request_config,
-                                       &sslcodes_module))) {
-        return DECLINED;
-    }
-    /* The error document's request: carry the answer over.  Core gave it
-     * the 49x status but would print it as "500 Internal Server Error". */
-    ap_set_module_config(r->request_config, &sslcodes_module, rq);
-    r->status_line = rq->status_line;
-    apr_table_setn(r->subprocess_env, "SSLCODES_STATUS",
-                   sslcodes_info(rq->code)->status);
     return DECLINED;
 }

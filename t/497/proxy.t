@@ -1,0 +1,71 @@
+# PROXY protocol v1 and v2 in front of TLS and of plain HTTP, whole or in
+# separate TCP segments (RemoteIPProxyProtocol On).
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test;
+use Apache::TestUtil;
+use IO::Socket::INET;
+use IO::Socket::SSL;
+use Time::HiRes qw(sleep);
+use SSLCodesTest;
+
+plan tests => 18;
+
+my $port = port('tls_proxy');
+
+sub v1 { my $ip = shift; "PROXY TCP4 $ip 127.0.0.1 40000 $port\r\n" }
+sub v2 {
+    my $ip = shift;
+    my $addr = pack('C4', split /\./, $ip) . pack('C4', 127, 0, 0, 1)
+             . pack('nn', 40000, $port);
+    return "\r\n\r\n\0\r\nQUIT\n" . pack('CCn', 0x21, 0x11, length $addr) . $addr;
+}
+
+# TLS after a PROXY header, the header alone in the first segment or not.
+sub tls_after {
+    my ($header, $split) = @_;
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                     PeerPort => $port) or die $!;
+    $sock->setsockopt(Socket::IPPROTO_TCP(), Socket::TCP_NODELAY(), 1);
+    syswrite $sock, $header;
+    sleep 0.3 if $split;
+    IO::Socket::SSL->start_SSL($sock, SSL_hostname => 'localhost',
+        SSL_ca_file => t_dir() . '/pki/ca.crt', SSL_verify_mode => 1)
+        or return "TLS failed: $SSL_ERROR";
+    print $sock "GET /ok.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    my $out = do { local $/; <$sock> } // '';
+    close $sock;
+    return $out;
+}
+
+for my $v (['v1', \&v1], ['v2', \&v2]) {
+    my ($name, $make) = @$v;
+    for my $split (0, 1) {
+        my $how = $split ? 'separate segment' : 'same segment';
+
+        my $amark = access_mark();
+        my $r = parse_response(tls_after($make->('192.0.2.10'), $split));
+        ok t_cmp("$r->{status} $r->{body}", "200 ok\n", "$name + TLS, $how: 200");
+        ok t_cmp(wait_log($amark, qr/ok\.html/, 'access'),
+                 qr/^192\.0\.2\.10 "GET \/ok\.html HTTP\/1\.1" 200 /m,
+                 "$name + TLS, $how: client address from the header");
+
+        $amark = access_mark();
+        my $req = "GET /plain?$name HTTP/1.1\r\nHost: localhost\r\n\r\n";
+        my ($raw) = raw_request($port, $split
+            ? [[$make->('192.0.2.20'), 0], [$req, 0.3]]
+            : $make->('192.0.2.20') . $req);
+        $r = parse_response($raw);
+        ok t_cmp($r->{status}, 497, "$name + plain, $how: 497");
+        ok t_cmp(wait_log($amark, qr/plain/, 'access'),
+                 qr/^192\.0\.2\.20 "GET \/plain\?$name HTTP\/1\.1" 497 497 /m,
+                 "$name + plain, $how: the real request and client");
+    }
+}
+
+# curl's own PROXY v1 support, for a second opinion.
+my $c = curl('--haproxy-protocol', '--http1.1', "https://localhost:$port/ok.html");
+ok t_cmp($c->{status}, 200, 'curl --haproxy-protocol over TLS: 200');
+$c = curl('--haproxy-protocol', "http://localhost:$port/x");
+ok t_cmp($c->{status}, 497, 'curl --haproxy-protocol plain: 497');
