@@ -50,6 +50,8 @@
 APR_DECLARE_EXTERNAL_HOOK(ssl, SSL, int, init_server,
                           (server_rec *s, apr_pool_t *p, int is_proxy,
                            SSL_CTX *ctx))
+APR_DECLARE_EXTERNAL_HOOK(ssl, SSL, int, pre_handshake,
+                          (conn_rec *c, SSL *ssl, int is_proxy))
 
 /* --- Configuration ------------------------------------------------------- */
 
@@ -62,6 +64,8 @@ static void *sslcodes_create_srv(apr_pool_t *p, server_rec *s)
     sc->verify = SSLCODES_UNSET;
     sc->wire = SSLCODES_UNSET;
     sc->peek_timeout = SSLCODES_UNSET;
+    sc->verify_depth = SSLCODES_UNSET;
+    sc->crl_optional = SSLCODES_UNSET;
     /* action: NULL is unset. */
     return sc;
 }
@@ -79,6 +83,8 @@ static void *sslcodes_merge_srv(apr_pool_t *p, void *basev, void *addv)
     SSLCODES_MERGE(verify);
     SSLCODES_MERGE(wire);
     SSLCODES_MERGE(peek_timeout);
+    SSLCODES_MERGE(verify_depth);
+    SSLCODES_MERGE(crl_optional);
     /* Error documents are inherited code by code. */
     for (i = 0; i < SSLCODES_NCODES; i++) {
         m->action[i] = add->action[i] ? add->action[i] : base->action[i];
@@ -101,6 +107,12 @@ static void sslcodes_resolve_defaults(server_rec *s, sslcodes_srv_conf *sc)
     }
     if (sc->peek_timeout == SSLCODES_UNSET) {
         sc->peek_timeout = s->timeout;
+    }
+    if (sc->verify_depth == SSLCODES_UNSET) {
+        sc->verify_depth = 1;                /* mod_ssl's default */
+    }
+    if (sc->crl_optional == SSLCODES_UNSET) {
+        sc->crl_optional = 0;
     }
 }
 
@@ -165,6 +177,42 @@ static const char *sslcodes_set_peek_timeout(cmd_parms *cmd, void *dc,
     }
     sslcodes_srv(cmd->server)->peek_timeout = t;
     return NULL;
+}
+
+/*
+ * mod_ssl applies SSLVerifyDepth and "SSLCARevocationCheck ...
+ * no_crl_for_cert_ok" in its verify callback, only under its own
+ * SSLVerifyClient, and keeps the values to itself.  The module reads the
+ * server-level values as they go by and declines them, so mod_ssl still
+ * gets and checks them.  This needs the module to be loaded after mod_ssl
+ * (see sslcodes_check_load_order()).
+ */
+static const char *sslcodes_note_verify_depth(cmd_parms *cmd, void *dc,
+                                              const char *arg)
+{
+    char *end;
+    long depth = strtol(arg, &end, 10);
+
+    (void)dc;
+    if (!cmd->path && *arg && !*end && depth >= 0 && depth <= 100) {
+        sslcodes_srv(cmd->server)->verify_depth = (int)depth;
+    }
+    return DECLINE_CMD;
+}
+
+static const char *sslcodes_note_crl_check(cmd_parms *cmd, void *dc,
+                                           const char *args)
+{
+    const char *w;
+
+    (void)dc;
+    sslcodes_srv(cmd->server)->crl_optional = 0;
+    while (*(w = ap_getword_conf(cmd->temp_pool, &args))) {
+        if (strcasecmp(w, "no_crl_for_cert_ok") == 0) {
+            sslcodes_srv(cmd->server)->crl_optional = 1;
+        }
+    }
+    return DECLINE_CMD;
 }
 
 #define SSLCODES_MAX_WORDS 16
@@ -241,6 +289,13 @@ static const command_rec sslcodes_cmds[] = {
                   RSRC_CONF,
                   "Seconds (or e.g. 500ms) to wait for a new connection's "
                   "first bytes (default: the Timeout of the virtual host)"),
+    /* Not the module's own: see sslcodes_note_verify_depth(). */
+    AP_INIT_TAKE1("SSLVerifyDepth", sslcodes_note_verify_depth, NULL,
+                  RSRC_CONF | OR_AUTHCFG,
+                  "mod_ssl's directive; mod_sslcodes reads its value"),
+    AP_INIT_RAW_ARGS("SSLCARevocationCheck", sslcodes_note_crl_check, NULL,
+                     RSRC_CONF,
+                     "mod_ssl's directive; mod_sslcodes reads its flags"),
     { NULL }
 };
 
@@ -251,10 +306,15 @@ static const command_rec sslcodes_cmds[] = {
 static int sslcodes_init_server(server_rec *s, apr_pool_t *p, int is_proxy,
                                 SSL_CTX *ctx)
 {
+    sslcodes_srv_conf *sc = sslcodes_srv(s);
+
     (void)p;
-    (void)ctx;
-    if (!is_proxy) {
-        sslcodes_srv(s)->is_tls = 1;
+    if (is_proxy) {
+        return OK;
+    }
+    sc->is_tls = 1;
+    if (sc->verify > SSLCODES_VERIFY_OFF) {
+        return sslcodes_verify_init_server(s, ctx);
     }
     return OK;
 }
@@ -284,23 +344,79 @@ static int sslcodes_share_address(const server_rec *a, const server_rec *b)
     return 0;
 }
 
-/* A TLS server's connections are classified when it, or a name-based
- * sibling on the same address, has SSLCodes on.  The main server is no
- * one's sibling: it only takes connections that no vhost address matches.
- * Everywhere else the module never touches a connection. */
-static void sslcodes_derive_classify(server_rec *main_s)
+static int sslcodes_wants_497(const sslcodes_srv_conf *sc)
 {
-    server_rec *s, *t;
+    return sc->enabled;
+}
+
+static int sslcodes_wants_verify(const sslcodes_srv_conf *sc)
+{
+    return sc->verify != SSLCODES_VERIFY_OFF;
+}
+
+/* Does TLS server S, or a name-based sibling on its address, want this?
+ * The main server is no one's sibling: it only takes connections that no
+ * vhost address matches. */
+static int sslcodes_address_wants(server_rec *main_s, server_rec *s,
+                                  int (*wants)(const sslcodes_srv_conf *))
+{
+    server_rec *t;
+
+    if (!sslcodes_srv(s)->is_tls) {
+        return 0;
+    }
+    if (wants(sslcodes_srv(s))) {
+        return 1;
+    }
+    for (t = main_s->next; t && s != main_s; t = t->next) {
+        if (wants(sslcodes_srv(t)) && sslcodes_share_address(s, t)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Where a server's connections need the module at all.  Everywhere else
+ * it never touches a connection. */
+static void sslcodes_derive(server_rec *main_s)
+{
+    server_rec *s;
     sslcodes_srv_conf *sc;
 
     for (s = main_s; s; s = s->next) {
         sc = sslcodes_srv(s);
-        sc->classify = sc->is_tls && sc->enabled;
-        for (t = main_s->next; t && sc->is_tls && !sc->classify; t = t->next) {
-            sc->classify = s != main_s && sslcodes_srv(t)->enabled
-                           && sslcodes_share_address(s, t);
+        sc->classify = sslcodes_address_wants(main_s, s, sslcodes_wants_497);
+        sc->watch_verify = sslcodes_address_wants(main_s, s,
+                                                  sslcodes_wants_verify);
+    }
+}
+
+/* SSLVerifyDepth reaches this module only if it was loaded after mod_ssl:
+ * httpd asks the most recently loaded module first. */
+static int sslcodes_check_load_order(server_rec *main_s)
+{
+    module *m;
+    server_rec *s;
+
+    for (s = main_s; s; s = s->next) {
+        if (sslcodes_srv(s)->verify != SSLCODES_VERIFY_OFF) {
+            break;
         }
     }
+    for (m = ap_top_module; s && m; m = m->next) {
+        if (m == &sslcodes_module) {
+            return OK;
+        }
+        if (strcmp(m->name, "mod_ssl.c") == 0) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, main_s,
+                         SSLCODES_LOGNO(0004) "SSLCodesVerifyClient needs "
+                         "\"LoadModule sslcodes_module\" to come after "
+                         "\"LoadModule ssl_module\", to see SSLVerifyDepth "
+                         "and SSLCARevocationCheck");
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    return OK;
 }
 
 static int sslcodes_post_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -314,7 +430,10 @@ static int sslcodes_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     for (s = main_s; s; s = s->next) {
         sslcodes_resolve_defaults(s, sslcodes_srv(s));
     }
-    sslcodes_derive_classify(main_s);
+    sslcodes_derive(main_s);
+    if (sslcodes_check_load_order(main_s) != OK) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, main_s,
@@ -348,6 +467,8 @@ static void sslcodes_register_hooks(apr_pool_t *p)
     ap_hook_post_config(sslcodes_post_config, after_ssl, NULL,
                         APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ssl, init_server, sslcodes_init_server, NULL, NULL,
+                      APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(ssl, pre_handshake, sslcodes_pre_handshake, NULL, NULL,
                       APR_HOOK_MIDDLE);
 
     ap_hook_pre_connection(sslcodes_pre_connection, NULL, before_ssl,

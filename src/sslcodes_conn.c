@@ -198,7 +198,7 @@ sslcodes_conn_class_e sslcodes_conn_status(conn_rec *c, long *verify_result)
     sslcodes_conn *cc = sslcodes_conn_get(c);
 
     if (verify_result) {
-        *verify_result = -1;
+        *verify_result = (cc && cc->ssl) ? cc->verify_error : -1;
     }
     if (cc) {
         return cc->first;

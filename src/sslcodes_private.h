@@ -28,6 +28,8 @@
 #include "ap_expr.h"
 #include "apr_optional_hooks.h"
 
+#include <openssl/ssl.h>
+
 #include "mod_sslcodes.h"
 #include "sslcodes_pure.h"
 
@@ -68,15 +70,22 @@ typedef struct {
     int wire;                         /* SSLCodesWireStatus               */
     apr_interval_time_t peek_timeout; /* SSLCodesPeekTimeout             */
     const sslcodes_action *action[SSLCODES_NCODES]; /* SSLCodesErrorDocument */
+    int verify_depth;                 /* mod_ssl's SSLVerifyDepth, read   */
+    int crl_optional;                 /* ... and no_crl_for_cert_ok       */
 
     /* Derived at startup, never merged. */
     int is_tls;                       /* mod_ssl set this server up       */
     int classify;                     /* peek at connections to it        */
+    int watch_verify;                 /* keep the SSL of connections      */
 } sslcodes_srv_conf;
 
-/* What a connection was found to be; set only for the ones looked at. */
+/* What a connection was found to be; set only for the ones looked at:
+ * plain ones, and TLS ones whose client certificate matters. */
 typedef struct {
     sslcodes_conn_class_e first;
+    SSL *ssl;                         /* TLS: mod_ssl's, from pre_handshake */
+    long verify_error;                /* first failure, else X509_V_OK     */
+    int verify_synced;                /* written back to SSL yet           */
 } sslcodes_conn;
 
 /* Set on a request the module answered, and on its error document. */
@@ -85,6 +94,8 @@ typedef struct {
     int status;                       /* the status sent for it            */
     const char *status_line;          /* what the wire carries, or NULL    */
     const char *fallback;             /* default page, if a document fails */
+    const char *client_verify;        /* 495: SSL_CLIENT_VERIFY            */
+    const char *verify_error;         /* 495: "NUM:text"                   */
 } sslcodes_req;
 
 #define sslcodes_srv(s) \
@@ -99,6 +110,13 @@ typedef struct {
 int sslcodes_pre_connection(conn_rec *c, void *csd);
 sslcodes_conn *sslcodes_conn_get(conn_rec *c);
 sslcodes_conn_class_e sslcodes_conn_status(conn_rec *c, long *verify_result);
+
+/* sslcodes_verify.c: SSLCodesVerifyClient */
+int sslcodes_verify_init_server(server_rec *s, SSL_CTX *ctx);
+int sslcodes_pre_handshake(conn_rec *c, SSL *ssl, int is_proxy);
+int sslcodes_verify_check(request_rec *r, sslcodes_conn *cc);
+int sslcodes_verify_error_is_optional(long err);
+const char *sslcodes_verify_error_text(apr_pool_t *p, long err);
 
 /* sslcodes_response.c: the answers and their error documents */
 int sslcodes_post_read_request(request_rec *r);

@@ -25,6 +25,7 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include "http_ssl.h"
 #include "ap_expr.h"
 
 #include "apr_strings.h"
@@ -340,15 +341,27 @@ static int sslcodes_respond(request_rec *r, sslcodes_req *rq,
     return status;
 }
 
-static int sslcodes_answer(request_rec *r, int code, const char *event)
+/* What a 49x request and its error document see in their environment. */
+static void sslcodes_set_env(request_rec *r, const sslcodes_req *rq)
+{
+    apr_table_setn(r->subprocess_env, "SSLCODES_STATUS",
+                   sslcodes_info(rq->code)->status);
+    if (rq->verify_error) {
+        apr_table_setn(r->subprocess_env, "SSLCODES_VERIFY_ERROR",
+                       rq->verify_error);
+        apr_table_setn(r->subprocess_env, "SSL_CLIENT_VERIFY",
+                       rq->client_verify);
+    }
+}
+
+static int sslcodes_answer(request_rec *r, sslcodes_req *rq,
+                           const char *event)
 {
     sslcodes_srv_conf *sc = sslcodes_srv(r->server);
-    sslcodes_req *rq = apr_pcalloc(r->pool, sizeof(*rq));
+    int code = rq->code;
 
-    rq->code = code;
     ap_set_module_config(r->request_config, &sslcodes_module, rq);
-    apr_table_setn(r->subprocess_env, "SSLCODES_STATUS",
-                   sslcodes_info(code)->status);
+    sslcodes_set_env(r, rq);
     /* The built-in pages are text/html, without core's iso-8859-1. */
     apr_table_setn(r->subprocess_env, "suppress-error-charset", "1");
     sslcodes_finish_connection(r);
@@ -394,8 +407,7 @@ static int sslcodes_carry_over(request_rec *r)
     if (rq) {
         ap_set_module_config(r->request_config, &sslcodes_module, rq);
         r->status_line = rq->status_line;
-        apr_table_setn(r->subprocess_env, "SSLCODES_STATUS",
-                       sslcodes_info(rq->code)->status);
+        sslcodes_set_env(r, rq);
         /* Should the document fail (denied, missing), core answers with
          * the original request: let that be the default page rather than
          * core's text for a 500. */
@@ -404,6 +416,36 @@ static int sslcodes_carry_over(request_rec *r)
         }
     }
     return DECLINED;
+}
+
+static sslcodes_req *sslcodes_new_req(request_rec *r, int code)
+{
+    sslcodes_req *rq = apr_pcalloc(r->pool, sizeof(*rq));
+
+    rq->code = code;
+    return rq;
+}
+
+/* 495 or 496 for a TLS request, when SSLCodesVerifyClient says so. */
+static int sslcodes_answer_certificate(request_rec *r, sslcodes_conn *cc)
+{
+    int code = sslcodes_verify_check(r, cc);
+    sslcodes_req *rq;
+
+    if (code == OK) {
+        return DECLINED;
+    }
+    rq = sslcodes_new_req(r, code);
+    if (code == 496) {
+        return sslcodes_answer(r, rq, "client sent no required SSL "
+                               "certificate");
+    }
+    rq->verify_error = sslcodes_verify_error_text(r->pool, cc->verify_error);
+    rq->client_verify = ap_ssl_var_lookup(r->pool, r->server, r->connection,
+                                          r, "SSL_CLIENT_VERIFY");
+    return sslcodes_answer(r, rq, apr_psprintf(r->pool, "client SSL "
+                           "certificate verify error: (%s)",
+                           rq->verify_error));
 }
 
 int sslcodes_post_read_request(request_rec *r)
@@ -420,8 +462,8 @@ int sslcodes_post_read_request(request_rec *r)
         if (!sslcodes_srv(r->server)->enabled) {
             return sslcodes_answer_stock(r);
         }
-        return sslcodes_answer(r, 497, "client sent plain HTTP request to "
-                               "HTTPS port");
+        return sslcodes_answer(r, sslcodes_new_req(r, 497), "client sent "
+                               "plain HTTP request to HTTPS port");
     }
-    return DECLINED;
+    return sslcodes_answer_certificate(r, cc);
 }

@@ -1,0 +1,241 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * sslcodes_verify.c: SSLCodesVerifyClient.  Ask for a client certificate
+ * during the handshake, let a bad or missing one through to HTTP, and
+ * answer it there with 495 or 496, as nginx's ssl_verify_client does.
+ *
+ * The handshake must survive a bad certificate, yet nothing may ever see
+ * it as verified.  So the verify callback on the server's SSL_CTX records
+ * the failure and tells OpenSSL "go on"; the first request then writes the
+ * failure back as the connection's verify result, and the session is
+ * spoiled for resumption.
+ */
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_ssl.h"
+
+#include "apr_strings.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
+#include "sslcodes_private.h"
+
+APLOG_USE_MODULE(sslcodes);
+
+/* SSL_CTX ex_data slot holding the server_rec whose verify mode applies. */
+static int sslcodes_ctx_idx = -1;
+
+/* mod_ssl's own verify callback, called for what OpenSSL accepted. */
+static SSL_verify_cb sslcodes_modssl_verify;
+
+/* The session id context a failed session is moved to: one that no
+ * virtual host uses, so neither cache nor ticket can resume it. */
+static const unsigned char sslcodes_spoiled[] = "mod_sslcodes:verify-failed";
+
+/* mod_ssl's and nginx's list of errors that "optional_no_ca" forgives:
+ * the issuer is unknown or untrusted, the certificate itself is fine. */
+int sslcodes_verify_error_is_optional(long err)
+{
+    return err == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT
+        || err == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN
+        || err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+        || err == X509_V_ERR_CERT_UNTRUSTED
+        || err == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE;
+}
+
+static sslcodes_conn *sslcodes_conn_state(conn_rec *c)
+{
+    sslcodes_conn *cc = ap_get_module_config(c->conn_config,
+                                             &sslcodes_module);
+
+    if (!cc) {
+        cc = apr_pcalloc(c->pool, sizeof(*cc));
+        cc->first = SSLCODES_CONN_TLS;
+        cc->verify_error = X509_V_OK;
+        ap_set_module_config(c->conn_config, &sslcodes_module, cc);
+    }
+    return cc;
+}
+
+/* No ticket (TLS 1.2 or 1.3) is issued for this handshake any more, and
+ * the session moves to a context of its own.  SSL_OP_NO_TICKET would be
+ * too late here, and removing the session from the cache would not reach
+ * tickets. */
+static void sslcodes_spoil_session(SSL *ssl)
+{
+    SSL_SESSION *sess = SSL_get_session(ssl);
+
+    SSL_set_num_tickets(ssl, 0);
+    if (sess) {
+        SSL_SESSION_set1_id_context(sess, sslcodes_spoiled,
+                                    sizeof(sslcodes_spoiled) - 1);
+    }
+}
+
+/*
+ * The verify callback on every SSL_CTX governed by SSLCodesVerifyClient.
+ * A failure is recorded, the store is told X509_V_OK and verification
+ * goes on; mod_ssl's callback is not called for it, since it would mark
+ * the connection for abort.  What OpenSSL accepts goes to mod_ssl as ever.
+ */
+static int sslcodes_verify_cb(int ok, X509_STORE_CTX *store)
+{
+    SSL *ssl = X509_STORE_CTX_get_ex_data(store,
+                   SSL_get_ex_data_X509_STORE_CTX_idx());
+    conn_rec *c = ssl ? SSL_get_app_data(ssl) : NULL;
+    server_rec *s = ssl ? SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl),
+                                              sslcodes_ctx_idx) : NULL;
+    int depth = X509_STORE_CTX_get_error_depth(store);
+    long err = X509_STORE_CTX_get_error(store);
+    sslcodes_conn *cc;
+
+    if (!c || !s) {
+        return sslcodes_modssl_verify ? sslcodes_modssl_verify(ok, store)
+                                      : ok;
+    }
+    /* mod_ssl makes these two checks only when its own SSLVerifyClient is
+     * on; here it is not, so they are made here, the same way. */
+    if (!ok && err == X509_V_ERR_UNABLE_TO_GET_CRL
+        && sslcodes_srv(s)->crl_optional) {
+        X509_STORE_CTX_set_error(store, X509_V_OK);
+        ok = 1;
+    }
+    if (ok && depth > sslcodes_srv(s)->verify_depth) {
+        ok = 0;
+        err = X509_V_ERR_CERT_CHAIN_TOO_LONG;
+    }
+    if (ok) {
+        return sslcodes_modssl_verify ? sslcodes_modssl_verify(ok, store)
+                                      : ok;
+    }
+
+    cc = sslcodes_conn_state(c);
+    if (cc->verify_error == X509_V_OK) {
+        sslcodes_spoil_session(ssl);
+    }
+    /* Keep the error that matters most: one that optional_no_ca does not
+     * forgive beats one that it does. */
+    if (cc->verify_error == X509_V_OK
+        || (sslcodes_verify_error_is_optional(cc->verify_error)
+            && !sslcodes_verify_error_is_optional(err))) {
+        cc->verify_error = err;
+    }
+    ap_log_cerror(APLOG_MARK, APLOG_TRACE1, 0, c,
+                  "client certificate at depth %d failed: (%ld:%s)", depth,
+                  err, X509_verify_cert_error_string(err));
+    X509_STORE_CTX_set_error(store, X509_V_OK);
+    return 1;
+}
+
+int sslcodes_pre_handshake(conn_rec *c, SSL *ssl, int is_proxy)
+{
+    if (!is_proxy && sslcodes_srv(c->base_server)->watch_verify) {
+        sslcodes_conn_state(c)->ssl = ssl;
+    }
+    return DECLINED;
+}
+
+static int sslcodes_verify_startup_error(server_rec *s, const char *why)
+{
+    ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, SSLCODES_LOGNO(0003)
+                 "SSLCodesVerifyClient in vhost %s:%u: %s",
+                 s->server_hostname, s->port, why);
+    return HTTP_INTERNAL_SERVER_ERROR;
+}
+
+/* Put the wrapper on S's SSL_CTX, after mod_ssl has configured it. */
+int sslcodes_verify_init_server(server_rec *s, SSL_CTX *ctx)
+{
+    STACK_OF(X509_NAME) *cas = SSL_CTX_get_client_CA_list(ctx);
+
+    if (SSL_CTX_get_verify_mode(ctx) & SSL_VERIFY_FAIL_IF_NO_PEER_CERT) {
+        return sslcodes_verify_startup_error(s, "cannot be combined with "
+            "\"SSLVerifyClient require\", which ends the handshake before "
+            "HTTP can answer");
+    }
+    if (!cas || sk_X509_NAME_num(cas) <= 0) {
+        return sslcodes_verify_startup_error(s, "needs the CAs to accept, "
+            "from SSLCACertificateFile or SSLCACertificatePath");
+    }
+    if (sslcodes_ctx_idx < 0) {
+        sslcodes_ctx_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL,
+                                                    NULL);
+    }
+    if (SSL_CTX_get_verify_callback(ctx) != sslcodes_verify_cb) {
+        sslcodes_modssl_verify = SSL_CTX_get_verify_callback(ctx);
+    }
+    SSL_CTX_set_ex_data(ctx, sslcodes_ctx_idx, s);
+    /* Ask for a certificate, and never fail the handshake for want of
+     * one: 496 is an HTTP answer. */
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, sslcodes_verify_cb);
+    return OK;
+}
+
+/* The first request on a connection whose certificate failed writes the
+ * failure back: from here on mod_ssl's variables (SSL_CLIENT_VERIFY,
+ * Require ssl-verify-client, SSLRequire, %{SSL:...}) report FAILED. */
+static void sslcodes_sync_verify_result(sslcodes_conn *cc)
+{
+    if (cc->verify_error != X509_V_OK && !cc->verify_synced && cc->ssl) {
+        SSL_set_verify_result(cc->ssl, cc->verify_error);
+        cc->verify_synced = 1;
+    }
+}
+
+static int sslcodes_has_peer_cert(SSL *ssl)
+{
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+    return SSL_get0_peer_certificate(ssl) != NULL;
+#else
+    X509 *x = SSL_get_peer_certificate(ssl);
+
+    X509_free(x);
+    return x != NULL;
+#endif
+}
+
+const char *sslcodes_verify_error_text(apr_pool_t *p, long err)
+{
+    return apr_psprintf(p, "%ld:%s", err, X509_verify_cert_error_string(err));
+}
+
+int sslcodes_verify_check(request_rec *r, sslcodes_conn *cc)
+{
+    int mode = sslcodes_srv(r->server)->verify;
+
+    sslcodes_sync_verify_result(cc);
+    if (cc->verify_error != X509_V_OK) {
+        /* Never served, in whatever vhost, unless the vhost forgives an
+         * unknown issuer; then SSL_CLIENT_VERIFY says FAILED:<reason>. */
+        if (mode == SSLCODES_VERIFY_OPTIONAL_NO_CA
+            && sslcodes_verify_error_is_optional(cc->verify_error)) {
+            return OK;
+        }
+        return 495;
+    }
+    if (mode == SSLCODES_VERIFY_ON && cc->ssl
+        && !sslcodes_has_peer_cert(cc->ssl)) {
+        return 496;
+    }
+    return OK;
+}
