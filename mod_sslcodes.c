@@ -476,6 +476,15 @@ static void sslcodes_register_hooks(apr_pool_t *p)
     ap_hook_post_read_request(sslcodes_post_read_request, after_remoteip,
                               before_ssl, APR_HOOK_REALLY_FIRST);
 
+    /* mod_ssl's access hook resets a TLS 1.2 connection's verify result
+     * on every request; a failed one is written back right after it. */
+    ap_hook_check_access(sslcodes_verify_access, after_ssl, NULL,
+                         APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
+
+    /* %{SSL_CLIENT_VERIFY} and %{SSL:...} are answered here, before
+     * mod_ssl, which would read the verify result as it stands. */
+    ap_hook_expr_lookup(sslcodes_verify_expr_lookup, NULL, before_ssl,
+                        APR_HOOK_MIDDLE);
     ap_hook_expr_lookup(sslcodes_expr_lookup, NULL, NULL, APR_HOOK_MIDDLE);
     APR_REGISTER_OPTIONAL_FN(sslcodes_conn_status);
 }

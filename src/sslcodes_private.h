@@ -85,7 +85,6 @@ typedef struct {
     sslcodes_conn_class_e first;
     SSL *ssl;                         /* TLS: mod_ssl's, from pre_handshake */
     long verify_error;                /* first failure, else X509_V_OK     */
-    int verify_synced;                /* written back to SSL yet           */
 } sslcodes_conn;
 
 /* Set on a request the module answered, and on its error document. */
@@ -115,6 +114,8 @@ sslcodes_conn_class_e sslcodes_conn_status(conn_rec *c, long *verify_result);
 int sslcodes_verify_init_server(server_rec *s, SSL_CTX *ctx);
 int sslcodes_pre_handshake(conn_rec *c, SSL *ssl, int is_proxy);
 int sslcodes_verify_check(request_rec *r, sslcodes_conn *cc);
+int sslcodes_verify_access(request_rec *r);
+int sslcodes_verify_expr_lookup(ap_expr_lookup_parms *parms);
 int sslcodes_verify_error_is_optional(long err);
 const char *sslcodes_verify_error_text(apr_pool_t *p, long err);
 

@@ -31,6 +31,7 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_ssl.h"
+#include "ap_expr.h"
 
 #include "apr_strings.h"
 
@@ -191,15 +192,74 @@ int sslcodes_verify_init_server(server_rec *s, SSL_CTX *ctx)
     return OK;
 }
 
-/* The first request on a connection whose certificate failed writes the
- * failure back: from here on mod_ssl's variables (SSL_CLIENT_VERIFY,
- * Require ssl-verify-client, SSLRequire, %{SSL:...}) report FAILED. */
+/*
+ * Write a recorded failure back as the connection's verify result, so that
+ * mod_ssl's variables (SSL_CLIENT_VERIFY, Require ssl-verify-client,
+ * %{SSL:...}, CGI environment) say FAILED.  This is done for every request,
+ * and again after mod_ssl's access hook: for TLS 1.2 that hook resets the
+ * verify result to X509_V_OK on each request.
+ */
 static void sslcodes_sync_verify_result(sslcodes_conn *cc)
 {
-    if (cc->verify_error != X509_V_OK && !cc->verify_synced && cc->ssl) {
+    if (cc->verify_error != X509_V_OK && cc->ssl) {
         SSL_set_verify_result(cc->ssl, cc->verify_error);
-        cc->verify_synced = 1;
     }
+}
+
+int sslcodes_verify_access(request_rec *r)
+{
+    sslcodes_conn *cc = sslcodes_conn_get(r->connection);
+
+    if (cc) {
+        sslcodes_sync_verify_result(cc);
+    }
+    return DECLINED;
+}
+
+/* %{SSL_CLIENT_VERIFY} and %{SSL:...} in any ap_expr, SSLRequire
+ * included: mod_ssl evaluates SSLRequire right after its TLS 1.2 reset, so
+ * the value is made truthful at the moment it is read. */
+static const char *sslcodes_expr_ssl_var(ap_expr_eval_ctx_t *ctx,
+                                         const char *var)
+{
+    conn_rec *c = ctx->r ? ctx->r->connection : ctx->c;
+    sslcodes_conn *cc = c ? sslcodes_conn_get(c) : NULL;
+
+    if (cc) {
+        sslcodes_sync_verify_result(cc);
+    }
+    return c ? ap_ssl_var_lookup(ctx->p, ctx->s, c, ctx->r, var) : NULL;
+}
+
+static const char *sslcodes_expr_client_verify(ap_expr_eval_ctx_t *ctx,
+                                               const void *data)
+{
+    (void)data;
+    return sslcodes_expr_ssl_var(ctx, "SSL_CLIENT_VERIFY");
+}
+
+static const char *sslcodes_expr_ssl_func(ap_expr_eval_ctx_t *ctx,
+                                          const void *data, const char *arg)
+{
+    (void)data;
+    return sslcodes_expr_ssl_var(ctx, arg);
+}
+
+int sslcodes_verify_expr_lookup(ap_expr_lookup_parms *parms)
+{
+    if (parms->type == AP_EXPR_FUNC_VAR
+        && strcmp(parms->name, "SSL_CLIENT_VERIFY") == 0) {
+        *parms->func = sslcodes_expr_client_verify;
+    }
+    else if (parms->type == AP_EXPR_FUNC_STRING
+             && strcmp(parms->name, "SSL") == 0) {
+        *parms->func = sslcodes_expr_ssl_func;
+    }
+    else {
+        return DECLINED;
+    }
+    *parms->data = NULL;
+    return OK;
 }
 
 static int sslcodes_has_peer_cert(SSL *ssl)
@@ -226,9 +286,13 @@ int sslcodes_verify_check(request_rec *r, sslcodes_conn *cc)
     sslcodes_sync_verify_result(cc);
     if (cc->verify_error != X509_V_OK) {
         /* Never served, in whatever vhost, unless the vhost forgives an
-         * unknown issuer; then SSL_CLIENT_VERIFY says FAILED:<reason>. */
+         * unknown issuer; then SSL_CLIENT_VERIFY says FAILED:<reason>.
+         * Not over HTTP/2 with TLS 1.2: there mod_ssl's reset on one
+         * stream could show another stream SUCCESS for a moment. */
         if (mode == SSLCODES_VERIFY_OPTIONAL_NO_CA
-            && sslcodes_verify_error_is_optional(cc->verify_error)) {
+            && sslcodes_verify_error_is_optional(cc->verify_error)
+            && !(r->connection->master
+                 && SSL_version(cc->ssl) < TLS1_3_VERSION)) {
             return OK;
         }
         return 495;
