@@ -244,6 +244,9 @@ static void sslcodes_finish_connection(request_rec *r)
 {
     if (!r->connection->master) {
         r->connection->keepalive = AP_CONN_CLOSE;
+        /* Nor may a local error document switch it to another protocol
+         * (core's handler acts on "Upgrade: h2c"). */
+        apr_table_unset(r->headers_in, "Upgrade");
     }
     apr_table_unset(r->headers_in, "Content-Length");
     apr_table_unset(r->headers_in, "Transfer-Encoding");
