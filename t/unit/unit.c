@@ -1,0 +1,264 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * Unit tests of the pure parsers in src/sslcodes_pure.c, printing TAP.
+ * Built and run by t/unit/pure.t.
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "sslcodes_pure.h"
+
+static int sslcodes_t_n;
+static int sslcodes_t_failed;
+
+static void ok(int cond, const char *name)
+{
+    printf("%sok %d - %s\n", cond ? "" : "not ", ++sslcodes_t_n, name);
+    if (!cond) {
+        sslcodes_t_failed++;
+    }
+}
+
+static void classify(const char *name, const void *buf, size_t len,
+                     int final, sslcodes_first_e want, size_t want_need)
+{
+    size_t need = 0;
+    sslcodes_first_e got = sslcodes_classify(buf, len, final, &need);
+
+    ok(got == want && (want != SSLCODES_FIRST_MORE || need == want_need),
+       name);
+    if (got != want || (want == SSLCODES_FIRST_MORE && need != want_need)) {
+        printf("# got %d need %zu, want %d need %zu\n", got, need, want,
+               want_need);
+    }
+}
+
+static size_t v2(unsigned char *buf, unsigned verbyte, unsigned len)
+{
+    static const unsigned char sig[12] = {
+        0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A
+    };
+
+    memcpy(buf, sig, 12);
+    buf[12] = (unsigned char)verbyte;
+    buf[13] = 0x11;
+    buf[14] = (unsigned char)(len >> 8);
+    buf[15] = (unsigned char)(len & 0xff);
+    memset(buf + 16, 0x7f, len < 64 ? len : 64);
+    return 16;
+}
+
+static void test_classify(void)
+{
+    unsigned char buf[2048];
+    const char *v1 = "PROXY TCP4 192.0.2.1 127.0.0.1 40000 443\r\n";
+    size_t n = strlen(v1);
+
+    classify("empty: wait for 1 byte", "", 0, 0, SSLCODES_FIRST_MORE, 1);
+    classify("empty at EOF: unknown", "", 0, 1, SSLCODES_FIRST_UNKNOWN, 0);
+    classify("TLS record", "\x16\x03\x01\x02\x00", 5, 0, SSLCODES_FIRST_TLS, 0);
+    classify("SSLv2 hello", "\x80\x2e\x01", 3, 0, SSLCODES_FIRST_TLS, 0);
+    classify("GET", "GET / HTTP/1.1\r\n", 16, 0, SSLCODES_FIRST_PLAIN, 0);
+    classify("P alone: could be PROXY", "P", 1, 0, SSLCODES_FIRST_MORE, 6);
+    classify("P at EOF: plain", "P", 1, 1, SSLCODES_FIRST_PLAIN, 0);
+    classify("PO: plain", "PO", 2, 0, SSLCODES_FIRST_PLAIN, 0);
+    classify("PROPFIND: plain", "PROPFIND / HTTP/1.1", 19, 0,
+             SSLCODES_FIRST_PLAIN, 0);
+    classify("PROXY without the space yet", "PROXY", 5, 0,
+             SSLCODES_FIRST_MORE, 6);
+    classify("PROXY v1 without its CRLF yet", v1, n - 2, 0,
+             SSLCODES_FIRST_MORE, n - 1);
+    classify("PROXY v1, nothing after", v1, n, 0, SSLCODES_FIRST_MORE, n + 1);
+    classify("PROXY v1, nothing after, EOF", v1, n, 1,
+             SSLCODES_FIRST_UNKNOWN, 0);
+    memcpy(buf, v1, n);
+    buf[n] = 0x16;
+    classify("PROXY v1 + TLS", buf, n + 1, 0, SSLCODES_FIRST_TLS, 0);
+    buf[n] = 'G';
+    classify("PROXY v1 + plain", buf, n + 1, 0, SSLCODES_FIRST_PLAIN, 0);
+    memset(buf, 'x', 200);
+    memcpy(buf, "PROXY ", 6);
+    classify("PROXY v1 too long: plain", buf, 200, 0, SSLCODES_FIRST_PLAIN, 0);
+    classify("PROXY v1 unfinished at EOF: plain", v1, 20, 1,
+             SSLCODES_FIRST_PLAIN, 0);
+
+    n = v2(buf, 0x21, 12);
+    classify("PROXY v2 signature only", buf, 8, 0, SSLCODES_FIRST_MORE, 16);
+    classify("PROXY v2 header, no addresses", buf, 16, 0,
+             SSLCODES_FIRST_MORE, 29);
+    buf[28] = 0x16;
+    classify("PROXY v2 + TLS", buf, 29, 0, SSLCODES_FIRST_TLS, 0);
+    buf[28] = 'G';
+    classify("PROXY v2 + plain", buf, 29, 0, SSLCODES_FIRST_PLAIN, 0);
+    v2(buf, 0x11, 12);
+    buf[28] = 0x16;
+    classify("PROXY v2 with version 1: plain", buf, 29, 0,
+             SSLCODES_FIRST_PLAIN, 0);
+    v2(buf, 0x21, 4000);
+    classify("PROXY v2 too long to look past", buf, 16, 0,
+             SSLCODES_FIRST_UNKNOWN, 0);
+    classify("CRLF then GET: plain", "\r\n\r\nGET", 7, 0,
+             SSLCODES_FIRST_PLAIN, 0);
+    (void)n;
+}
+
+static void action(const char *name, int argc, const char *const *argv,
+                   const int *quoted, const char *want_err,
+                   sslcodes_act_kind_e want_kind, unsigned want_codes,
+                   int want_status)
+{
+    sslcodes_action_spec a;
+    int bad;
+    const char *err = sslcodes_action_parse(argc, argv, quoted, &a, &bad);
+
+    if (want_err) {
+        ok(err && strstr(err, want_err) != NULL, name);
+        if (!err || !strstr(err, want_err)) {
+            printf("# got '%s'\n", err ? err : "(none)");
+        }
+        return;
+    }
+    ok(!err && a.kind == want_kind && a.codes == want_codes
+       && a.status == want_status, name);
+    if (err) {
+        printf("# error: %s\n", err);
+    }
+}
+
+#define A(...) (const char *const []){ __VA_ARGS__ }
+#define Q(...) (const int []){ __VA_ARGS__ }
+#define C(code) (1u << ((code) - 494))
+
+static void test_action(void)
+{
+    action("local", 2, A("497", "/e.html"), Q(0, 0), NULL,
+           SSLCODES_ACT_LOCAL, C(497), 0);
+    action("two codes, =403 local", 4, A("495", "496", "=403", "/e"),
+           Q(0, 0, 0, 0), NULL, SSLCODES_ACT_LOCAL, C(495) | C(496), 403);
+    action("external", 2, A("497", "https://x/"), Q(0, 0), NULL,
+           SSLCODES_ACT_EXTERNAL, C(497), 0);
+    action("external =308", 3, A("497", "=308", "http://x/"), Q(0, 0, 0),
+           NULL, SSLCODES_ACT_EXTERNAL, C(497), 308);
+    action("quoted external expression", 3,
+           A("497", "=301", "https://%{SSLCODES_HOST}/"), Q(0, 0, 1), NULL,
+           SSLCODES_ACT_EXTERNAL, C(497), 301);
+    action("text", 2, A("497", "go away"), Q(0, 1), NULL,
+           SSLCODES_ACT_TEXT, C(497), 0);
+    action("default", 2, A("494", "default"), Q(0, 0), NULL,
+           SSLCODES_ACT_DEFAULT, C(494), 0);
+    action("quoted default is text", 2, A("494", "default"), Q(0, 1), NULL,
+           SSLCODES_ACT_TEXT, C(494), 0);
+    action("https", 2, A("497", "https"), Q(0, 0), NULL,
+           SSLCODES_ACT_HTTPS, C(497), 0);
+    action("quoted https is text", 2, A("497", "https"), Q(0, 1), NULL,
+           SSLCODES_ACT_TEXT, C(497), 0);
+    action("https for 496", 2, A("496", "https"), Q(0, 0), "497 only", 0, 0, 0);
+    action("unknown code", 2, A("498", "/x"), Q(0, 0), "unknown code", 0, 0, 0);
+    action("no code", 1, A("/x"), Q(0), "at least one code", 0, 0, 0);
+    action("no action", 1, A("497"), Q(0), "needs an action", 0, 0, 0);
+    action("two actions", 3, A("497", "/a", "/b"), Q(0, 0, 0),
+           "exactly one action", 0, 0, 0);
+    action("=STATUS not a number", 3, A("497", "=30x", "/a"), Q(0, 0, 0),
+           "bad =STATUS", 0, 0, 0);
+    action("=STATUS too big", 3, A("497", "=600", "/a"), Q(0, 0, 0),
+           "bad =STATUS", 0, 0, 0);
+    action("=STATUS four digits", 3, A("497", "=3011", "/a"), Q(0, 0, 0),
+           "bad =STATUS", 0, 0, 0);
+    action("redirect status for text", 3, A("497", "=301", "text"),
+           Q(0, 0, 1), "2xx", 0, 0, 0);
+    action("page status for a redirect", 3, A("497", "=200", "https://x/"),
+           Q(0, 0, 0), "a redirect takes", 0, 0, 0);
+    action("=204 has no body", 3, A("497", "=204", "/x"), Q(0, 0, 0),
+           "2xx", 0, 0, 0);
+    action("empty", 0, A(NULL), Q(0), "at least one code", 0, 0, 0);
+}
+
+static void host(const char *in, const char *want)
+{
+    char out[256];
+    char name[600];
+    int n = sslcodes_host_normalize(in, strlen(in), out, sizeof(out));
+
+    char *p;
+
+    snprintf(name, sizeof(name), "host '%.40s' -> %s", in,
+             want ? want : "invalid");
+    for (p = name; *p; p++) {
+        if (*p == '\r' || *p == '\n') {
+            *p = '?';                   /* keep TAP on one line */
+        }
+    }
+    ok(want ? (n >= 0 && strcmp(out, want) == 0) : n < 0, name);
+}
+
+static void test_host(void)
+{
+    char longhost[400];
+
+    host("Example.COM", "example.com");
+    host("Example.COM:8443", "example.com");
+    host("example.com.", "example.com");
+    host("[::1]:443", "[::1]");
+    host("[2001:DB8::1]", "[2001:db8::1]");
+    host("a_b-c.test", "a_b-c.test");
+    host("[::1", NULL);
+    host("[]", NULL);
+    host("[::1]x", NULL);
+    host("[::g]", NULL);
+    host("a..b", NULL);
+    host(".a", NULL);
+    host("a b", NULL);
+    host("a/b", NULL);
+    host("a\r\nb", NULL);
+    host("", NULL);
+    host(":80", NULL);
+    host("host:8x", NULL);
+    host("host:80:80", NULL);
+    memset(longhost, 'a', sizeof(longhost) - 1);
+    longhost[sizeof(longhost) - 1] = '\0';
+    host(longhost, NULL);
+}
+
+static void request_uri(const char *in, const char *want)
+{
+    char name[200];
+
+    snprintf(name, sizeof(name), "request_uri '%s' -> '%s'", in, want);
+    ok(strcmp(sslcodes_request_uri(in), want) == 0, name);
+}
+
+static void test_request_uri(void)
+{
+    request_uri("/p%20x/y?a=b&c=%41", "/p%20x/y?a=b&c=%41");
+    request_uri("*", "*");
+    request_uri("http://h:8080/p?q=1", "/p?q=1");
+    request_uri("http://h", "/");
+    request_uri("http://h?q", "/");
+    request_uri("HTTPS://h/x", "/x");
+}
+
+int main(void)
+{
+    test_classify();
+    test_action();
+    test_host();
+    test_request_uri();
+    printf("1..%d\n", sslcodes_t_n);
+    return sslcodes_t_failed ? 1 : 0;
+}
