@@ -18,7 +18,7 @@ my $priv = slurp("$top/src/sslcodes_private.h");
 my $readme = slurp("$top/README.md");
 
 # The merged fields of sslcodes_srv_conf: those before "Derived".
-my ($struct) = $priv =~ /typedef struct \{\n(.*?)\} sslcodes_srv_conf;/s;
+my ($struct) = $priv =~ /typedef struct \{\n((?:(?!typedef struct).)*?)\} sslcodes_srv_conf;/s;
 my ($merged) = split /Derived at startup/, $struct;
 my @fields = $merged =~ /^\s+[\w\s\*]+?\**(\w+)(?:\[\w+\])?;/mg;
 my ($create) = $main =~ /sslcodes_create_srv\(.*?\n\}/s ? ($&) : ('');
