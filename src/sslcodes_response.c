@@ -369,11 +369,18 @@ static int sslcodes_answer(request_rec *r, sslcodes_req *rq,
     apr_table_setn(r->subprocess_env, "suppress-error-charset", "1");
     sslcodes_finish_connection(r);
 
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SSLCODES_LOGNO(0101)
-                  "%s (vhost %s:%u, request \"%s\"): %d",
-                  event, r->server->server_hostname,
-                  r->connection->local_addr->port,
-                  ap_escape_logitem(r->pool, r->the_request), code);
+    /* Guarded: escaping the request line costs, and this path must be as
+     * cheap as a plain-port Redirect when the line is not logged. */
+    if (APLOGrinfo(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SSLCODES_LOGNO(0101)
+                      "%s%s%s%s (vhost %s:%u, request \"%s\"): %d", event,
+                      rq->verify_error ? ": (" : "",
+                      rq->verify_error ? rq->verify_error : "",
+                      rq->verify_error ? ")" : "",
+                      r->server->server_hostname,
+                      r->connection->local_addr->port,
+                      ap_escape_logitem(r->pool, r->the_request), code);
+    }
 
     return sslcodes_respond(r, rq, sc->action[code - SSLCODES_CODE_MIN],
                             sc->wire);
@@ -446,9 +453,7 @@ static int sslcodes_answer_certificate(request_rec *r, sslcodes_conn *cc)
     rq->verify_error = sslcodes_verify_error_text(r->pool, cc->verify_error);
     rq->client_verify = ap_ssl_var_lookup(r->pool, r->server, r->connection,
                                           r, "SSL_CLIENT_VERIFY");
-    return sslcodes_answer(r, rq, apr_psprintf(r->pool, "client SSL "
-                           "certificate verify error: (%s)",
-                           rq->verify_error));
+    return sslcodes_answer(r, rq, "client SSL certificate verify error");
 }
 
 int sslcodes_post_read_request(request_rec *r)
