@@ -307,7 +307,8 @@ static int sslcodes_respond(request_rec *r, sslcodes_req *rq,
                                                                     arg));
         arg = NULL;
     }
-    if (!arg) {
+    if (!arg && kind != SSLCODES_ACT_DEFAULT) {
+        /* The action could not be used: the built-in answer instead. */
         kind = SSLCODES_ACT_DEFAULT;
         status = wire == SSLCODES_WIRE_NGINX ? HTTP_BAD_REQUEST : code;
     }

@@ -87,7 +87,8 @@ Listen 127.0.0.1:1
 $line
 CONF
     close $fh;
-    my $out = `/usr/sbin/apache2 -t -f $conf 2>&1`;
+    my $httpd = Apache::Test::vars('httpd');
+    my $out = `$httpd -t -f $conf 2>&1`;
     return ($? >> 8, $out);
 }
 
