@@ -125,41 +125,51 @@ static const char *sslcodes_set_enabled(cmd_parms *cmd, void *dc, int on)
     return NULL;
 }
 
+/* Index of ARG in the NULL-terminated NAMES, ignoring case; -1 if absent. */
+static int sslcodes_keyword(const char *arg, const char *const *names)
+{
+    int i;
+
+    for (i = 0; names[i]; i++) {
+        if (strcasecmp(arg, names[i]) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
 static const char *sslcodes_set_verify(cmd_parms *cmd, void *dc,
                                        const char *arg)
 {
+    /* In the order of sslcodes_verify_e. */
     static const char *const names[] = {
         "off", "on", "optional", "optional_no_ca", NULL
     };
-    int i;
+    int i = sslcodes_keyword(arg, names);
 
     (void)dc;
-    for (i = 0; names[i]; i++) {
-        if (strcasecmp(arg, names[i]) == 0) {
-            sslcodes_srv(cmd->server)->verify = i;
-            return NULL;
-        }
+    if (i < 0) {
+        return apr_psprintf(cmd->pool, "%s: unknown mode '%s' (expected off, "
+                            "on, optional or optional_no_ca)", cmd->cmd->name,
+                            arg);
     }
-    return apr_psprintf(cmd->pool, "%s: unknown mode '%s' (expected off, on, "
-                        "optional or optional_no_ca)", cmd->cmd->name, arg);
+    sslcodes_srv(cmd->server)->verify = i;
+    return NULL;
 }
 
 static const char *sslcodes_set_wire(cmd_parms *cmd, void *dc,
                                      const char *arg)
 {
-    sslcodes_srv_conf *sc = sslcodes_srv(cmd->server);
+    /* In the order of sslcodes_wire_e. */
+    static const char *const names[] = { "native", "nginx", NULL };
+    int i = sslcodes_keyword(arg, names);
 
     (void)dc;
-    if (strcasecmp(arg, "native") == 0) {
-        sc->wire = SSLCODES_WIRE_NATIVE;
-    }
-    else if (strcasecmp(arg, "nginx") == 0) {
-        sc->wire = SSLCODES_WIRE_NGINX;
-    }
-    else {
+    if (i < 0) {
         return apr_psprintf(cmd->pool, "%s: unknown value '%s' (expected "
                             "native or nginx)", cmd->cmd->name, arg);
     }
+    sslcodes_srv(cmd->server)->wire = i;
     return NULL;
 }
 
