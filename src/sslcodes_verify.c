@@ -21,9 +21,10 @@
  *
  * The handshake must survive a bad certificate, yet nothing may ever see
  * it as verified.  So the verify callback on the server's SSL_CTX records
- * the failure and tells OpenSSL "go on"; the first request then writes the
- * failure back as the connection's verify result, and the session is
- * spoiled for resumption.
+ * the failure and tells OpenSSL "go on", and the session is spoiled for
+ * resumption.  Every request then writes the failure back as the
+ * connection's verify result, again after mod_ssl's access hook, so that
+ * mod_ssl's variables tell the truth.
  */
 
 #include "httpd.h"
