@@ -20,6 +20,7 @@
  * every byte these see may come from an attacker.
  */
 
+#include <stdio.h>
 #include <string.h>
 
 #include "sslcodes_pure.h"
@@ -325,10 +326,45 @@ const char *sslcodes_request_uri(const char *unparsed)
 {
     const char *p;
 
-    if (unparsed[0] == '/' || (p = strstr(unparsed, "://")) == NULL) {
-        return unparsed;
+    if (unparsed[0] == '/') {
+        return unparsed;                        /* origin-form */
+    }
+    p = strstr(unparsed, "://");
+    if (p == NULL || p == unparsed
+        || strcspn(unparsed, ":/?#") != (size_t)(p - unparsed)) {
+        /* Authority-form ("CONNECT host:443"), asterisk-form ("OPTIONS *")
+         * or anything else that has no path of its own. */
+        return "/";
     }
     p += 3;
     p += strcspn(p, "/?#");
-    return *p == '/' ? p : "/";
+    return (*p == '/' || *p == '?') ? p : "/";
+}
+
+size_t sslcodes_https_location(char *out, size_t outlen, const char *host,
+                               unsigned port, const char *target)
+{
+    const char *path = sslcodes_request_uri(target);
+    char portbuf[8] = "";
+    size_t hlen = strlen(host), plen, need, n = 0;
+
+    if (port != 443) {
+        snprintf(portbuf, sizeof(portbuf), ":%u", port & 0xffffu);
+    }
+    plen = strlen(portbuf);
+    /* "https://" HOST [":" PORT] ["/" when the path is only a query] PATH */
+    need = 8 + hlen + plen + (path[0] == '?') + strlen(path);
+    if (out && outlen > need) {
+        memcpy(out, "https://", 8);
+        n = 8;
+        memcpy(out + n, host, hlen);
+        n += hlen;
+        memcpy(out + n, portbuf, plen);
+        n += plen;
+        if (path[0] == '?') {
+            out[n++] = '/';
+        }
+        memcpy(out + n, path, strlen(path) + 1);
+    }
+    return need;
 }

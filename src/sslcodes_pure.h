@@ -95,12 +95,24 @@ int sslcodes_host_normalize(const char *in, size_t inlen,
                             char *out, size_t outlen);
 
 /*
- * The request-target as nginx's $request_uri has it: for absolute-form
- * ("http://host/p?q") the part from the path on, else the target as sent.
- * Returns a pointer into UNPARSED, or "/" when an absolute-form target
- * has no path.
+ * The request-target as nginx's $request_uri has it, which always starts
+ * with '/': origin-form as sent; for absolute-form ("http://host/p?q") the
+ * part from the path on, or from the query on ("?q", which then needs a
+ * "/" in front); "/" for every other form (authority-form, asterisk-form,
+ * garbage).  Returns a pointer into UNPARSED that starts with '/' or '?',
+ * or the string "/".
  */
 const char *sslcodes_request_uri(const char *unparsed);
+
+/*
+ * The https action's Location: "https://" HOST, ":" PORT unless it is 443,
+ * then TARGET's path and query as sslcodes_request_uri() gives them, so the
+ * result always has HOST's authority followed by '/'.  HOST must already be
+ * one of this vhost's names.  Writes it with a NUL into OUT when it fits
+ * (OUTLEN > the length); returns the length either way, like snprintf.
+ */
+size_t sslcodes_https_location(char *out, size_t outlen, const char *host,
+                               unsigned port, const char *target);
 
 #if defined(__GNUC__) && __GNUC__ >= 4
 #pragma GCC visibility pop

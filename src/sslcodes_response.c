@@ -114,13 +114,19 @@ static const char *sslcodes_expr_var_host(ap_expr_eval_ctx_t *ctx,
     return ctx->r ? sslcodes_host(ctx->r) : NULL;
 }
 
+/* nginx's $request_uri, which always starts with '/'. */
+static const char *sslcodes_req_uri(request_rec *r)
+{
+    const char *uri = sslcodes_request_uri(sslcodes_original(r)->unparsed_uri);
+
+    return uri[0] == '?' ? apr_pstrcat(r->pool, "/", uri, NULL) : uri;
+}
+
 static const char *sslcodes_expr_var_request_uri(ap_expr_eval_ctx_t *ctx,
                                                  const void *data)
 {
     (void)data;
-    return ctx->r
-        ? sslcodes_request_uri(sslcodes_original(ctx->r)->unparsed_uri)
-        : NULL;
+    return ctx->r ? sslcodes_req_uri(ctx->r) : NULL;
 }
 
 int sslcodes_expr_lookup(ap_expr_lookup_parms *parms)
@@ -191,18 +197,23 @@ static int sslcodes_is_this_vhost(request_rec *r, const char *host)
 }
 
 /* The same URL over https.  The host is the client's only when it names
- * this virtual host, so the redirect cannot be pointed elsewhere. */
-static const char *sslcodes_https_location(request_rec *r)
+ * this virtual host, and whatever the request target, the path starts
+ * right after the authority: the redirect cannot be pointed elsewhere. */
+static const char *sslcodes_https_url(request_rec *r)
 {
     const char *host = sslcodes_host(r);
+    const char *target = sslcodes_original(r)->unparsed_uri;
     apr_port_t port = r->connection->local_addr->port;
+    apr_size_t len;
+    char *loc;
 
     if (!sslcodes_is_this_vhost(r, host)) {
         host = r->server->server_hostname;
     }
-    return apr_pstrcat(r->pool, "https://", host,
-                       port == 443 ? "" : apr_psprintf(r->pool, ":%u", port),
-                       sslcodes_request_uri(r->unparsed_uri), NULL);
+    len = sslcodes_https_location(NULL, 0, host, port, target);
+    loc = apr_palloc(r->pool, len + 1);
+    sslcodes_https_location(loc, len + 1, host, port, target);
+    return loc;
 }
 
 /* Evaluate an action's argument; NULL (logged) when it cannot be used. */
@@ -288,7 +299,7 @@ static int sslcodes_respond(request_rec *r, sslcodes_req *rq,
         status = act->spec.status;
     }
     if (kind == SSLCODES_ACT_HTTPS) {
-        arg = sslcodes_https_location(r);
+        arg = sslcodes_https_url(r);
     }
     else if (kind != SSLCODES_ACT_DEFAULT
              && (arg = sslcodes_action_arg(r, act)) != NULL

@@ -15,22 +15,59 @@
  */
 
 /*
- * libFuzzer target: nginx's $host (SSLCODES_HOST) and $request_uri.
- * A host that normalises is short enough, carries only host characters,
- * and normalises to itself again.
+ * libFuzzer target: nginx's $host (SSLCODES_HOST), $request_uri and the
+ * https action's Location.  A host that normalises is short enough, carries
+ * only host characters, and normalises to itself again.  Whatever the Host
+ * and the request target, the Location is this vhost's authority followed
+ * by '/'.
  */
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sslcodes_pure.h"
 
+/* The https action as the module runs it: the client's host only when it
+ * is one of the vhost's names, else ServerName; then the Location. */
+static void sslcodes_fuzz_location(const char *host, size_t hlen,
+                                   const char *target, unsigned port)
+{
+    static const char *const names[] = { "localhost", "a.test", "[::1]" };
+    char norm[256], prefix[300], *loc;
+    const char *pick = names[0];
+    size_t len, i;
+    int n = sslcodes_host_normalize(host, hlen, norm, sizeof(norm));
+
+    for (i = 0; n > 0 && i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(norm, names[i]) == 0) {
+            pick = names[i];
+        }
+    }
+    len = sslcodes_https_location(NULL, 0, pick, port, target);
+    loc = malloc(len + 1);
+    if (sslcodes_https_location(loc, len + 1, pick, port, target) != len
+        || strlen(loc) != len) {
+        abort();
+    }
+    if (port == 443) {
+        snprintf(prefix, sizeof(prefix), "https://%s/", pick);
+    }
+    else {
+        snprintf(prefix, sizeof(prefix), "https://%s:%u/", pick, port);
+    }
+    if (strncmp(loc, prefix, strlen(prefix)) != 0) {
+        abort();                /* the authority was left */
+    }
+    free(loc);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char out[256], again[256];
     char *in = malloc(size + 1);
-    const char *uri;
+    const char *uri, *nl;
     int n, m, i;
 
     memcpy(in, data, size);
@@ -52,10 +89,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     uri = sslcodes_request_uri(in);
-    if (uri != in && strcmp(uri, "/") != 0
-        && (uri < in || uri > in + strlen(in))) {
-        abort();                /* a pointer into the input, or "/" */
+    if (strcmp(uri, "/") != 0
+        && (uri < in || uri > in + strlen(in) || (*uri != '/' && *uri != '?'))) {
+        abort();                /* "/", or a pointer to a path or query */
     }
+
+    /* "Host\ntarget": the Location for that pair, on a port from the
+     * input too. */
+    nl = memchr(in, '\n', strlen(in));
+    sslcodes_fuzz_location(in, nl ? (size_t)(nl - in) : strlen(in),
+                           nl ? nl + 1 : "/",
+                           size ? 1 + (data[0] * 257u) % 65535 : 443);
     free(in);
     return 0;
 }

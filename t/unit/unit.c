@@ -246,11 +246,51 @@ static void request_uri(const char *in, const char *want)
 static void test_request_uri(void)
 {
     request_uri("/p%20x/y?a=b&c=%41", "/p%20x/y?a=b&c=%41");
-    request_uri("*", "*");
+    request_uri("//evil.test/x", "//evil.test/x");
     request_uri("http://h:8080/p?q=1", "/p?q=1");
     request_uri("http://h", "/");
-    request_uri("http://h?q", "/");
+    request_uri("http://h?q", "?q");
+    request_uri("http://h#f", "/");
     request_uri("HTTPS://h/x", "/x");
+    /* Targets without a path of their own never reach the Location. */
+    request_uri("*", "/");
+    request_uri("x.evil.test:", "/");
+    request_uri("evil.test:443", "/");
+    request_uri("evil.test", "/");
+    request_uri("", "/");
+    request_uri("://evil.test/x", "/");
+    request_uri("a/b://evil.test/x", "/");
+    request_uri("?q", "/");
+}
+
+static void location(const char *host, unsigned port, const char *target,
+                     const char *want)
+{
+    char out[256], name[300];
+    size_t n = sslcodes_https_location(out, sizeof(out), host, port, target);
+
+    snprintf(name, sizeof(name), "https_location %s %u '%s' -> '%s'", host,
+             port, target, want);
+    ok(n == strlen(want) && strcmp(out, want) == 0, name);
+}
+
+static void test_https_location(void)
+{
+    char small[8] = "x";
+
+    location("localhost", 8443, "/p?q=1", "https://localhost:8443/p?q=1");
+    location("a.test", 443, "/", "https://a.test/");
+    location("[::1]", 8443, "/x", "https://[::1]:8443/x");
+    location("localhost", 8443, "x.evil.test:", "https://localhost:8443/");
+    location("localhost", 8443, "evil.test:443", "https://localhost:8443/");
+    location("localhost", 8443, "*", "https://localhost:8443/");
+    location("localhost", 8443, "http://evil.test?q",
+             "https://localhost:8443/?q");
+    location("localhost", 80, "http://evil.test/p", "https://localhost:80/p");
+    /* Too small: nothing written, the length still told. */
+    ok(sslcodes_https_location(small, sizeof(small), "localhost", 8443, "/")
+       == strlen("https://localhost:8443/") && small[0] == 'x',
+       "https_location reports the length and leaves a short buffer alone");
 }
 
 int main(void)
@@ -259,6 +299,7 @@ int main(void)
     test_action();
     test_host();
     test_request_uri();
+    test_https_location();
     printf("1..%d\n", sslcodes_t_n);
     return sslcodes_t_failed ? 1 : 0;
 }
