@@ -66,7 +66,8 @@ static void *sslcodes_create_srv(apr_pool_t *p, server_rec *s)
     sc->peek_timeout = SSLCODES_UNSET;
     sc->verify_depth = SSLCODES_UNSET;
     sc->crl_optional = SSLCODES_UNSET;
-    /* action: NULL is unset. */
+    sc->handshake_timeout = SSLCODES_UNSET;
+    /* action: NULL is unset, and so is trust: NULL. */
     return sc;
 }
 
@@ -85,9 +86,14 @@ static void *sslcodes_merge_srv(apr_pool_t *p, void *basev, void *addv)
     SSLCODES_MERGE(peek_timeout);
     SSLCODES_MERGE(verify_depth);
     SSLCODES_MERGE(crl_optional);
-    /* Error documents are inherited code by code. */
+    SSLCODES_MERGE(handshake_timeout);
+    /* Error documents are inherited code by code, as mod_ssl inherits
+     * each of its client-CA lines. */
     for (i = 0; i < SSLCODES_NCODES; i++) {
         m->action[i] = add->action[i] ? add->action[i] : base->action[i];
+    }
+    for (i = 0; i < SSLCODES_NTRUST; i++) {
+        m->trust[i] = add->trust[i] ? add->trust[i] : base->trust[i];
     }
     return m;
 }
@@ -105,8 +111,15 @@ static void sslcodes_resolve_defaults(server_rec *s, sslcodes_srv_conf *sc)
     if (sc->wire == SSLCODES_UNSET) {
         sc->wire = SSLCODES_WIRE_NATIVE;
     }
+    if (sc->handshake_timeout == SSLCODES_UNSET) {
+        sc->handshake_timeout = 0;
+    }
+    /* The one bound on a new connection's wait for its request line (or
+     * TLS handshake): what stock httpd gives a TLS handshake, which is
+     * RequestReadTimeout's handshake= stage when set, else Timeout. */
     if (sc->peek_timeout == SSLCODES_UNSET) {
-        sc->peek_timeout = s->timeout;
+        sc->peek_timeout = sc->handshake_timeout > 0 ? sc->handshake_timeout
+                                                     : s->timeout;
     }
     if (sc->verify_depth == SSLCODES_UNSET) {
         sc->verify_depth = 1;                /* mod_ssl's default */
@@ -189,6 +202,25 @@ static const char *sslcodes_set_peek_timeout(cmd_parms *cmd, void *dc,
     return NULL;
 }
 
+/* mod_ssl's client-CA lines, SSLCACertificateFile, SSLCACertificatePath,
+ * SSLCARevocationFile, SSLCARevocationPath, SSLVerifyDepth and
+ * SSLCARevocationCheck, kept as written: two name-based vhosts with the
+ * same lines trust the same client certificates.  cmd->info is the slot. */
+#define SSLCODES_TRUST_DEPTH 4
+#define SSLCODES_TRUST_CRL_CHECK 5
+
+static const char *sslcodes_note_trust(cmd_parms *cmd, void *dc,
+                                       const char *args)
+{
+    int i = (int)(apr_uintptr_t)cmd->info;
+
+    (void)dc;
+    if (!cmd->path) {
+        sslcodes_srv(cmd->server)->trust[i] = apr_pstrdup(cmd->pool, args);
+    }
+    return DECLINE_CMD;
+}
+
 /*
  * mod_ssl applies SSLVerifyDepth and "SSLCARevocationCheck ...
  * no_crl_for_cert_ok" in its verify callback, only under its own
@@ -207,6 +239,34 @@ static const char *sslcodes_note_verify_depth(cmd_parms *cmd, void *dc,
     if (!cmd->path && *arg && !*end && depth >= 0 && depth <= 100) {
         sslcodes_srv(cmd->server)->verify_depth = (int)depth;
     }
+    return sslcodes_note_trust(cmd, dc, arg);
+}
+
+/*
+ * mod_reqtimeout's "handshake=" stage bounds a stock TLS handshake, and so
+ * also this module's wait for a connection's first bytes and request line
+ * (see sslcodes_resolve_defaults()).  Read as it goes by, like
+ * SSLVerifyDepth: the figure is the stage's maximum.
+ */
+static const char *sslcodes_note_reqtimeout(cmd_parms *cmd, void *dc,
+                                            const char *args)
+{
+    const char *w, *v;
+    apr_int64_t secs;
+
+    (void)dc;
+    while (*(w = ap_getword_conf(cmd->temp_pool, &args))) {
+        if (strncasecmp(w, "handshake=", 10) != 0) {
+            continue;
+        }
+        v = w + 10;
+        secs = apr_atoi64(v);                      /* "N[-M][,MinRate=R]" */
+        if ((v = strpbrk(v, "-,")) != NULL && *v == '-') {
+            secs = apr_atoi64(v + 1);
+        }
+        sslcodes_srv(cmd->server)->handshake_timeout =
+            secs > 0 ? apr_time_from_sec(secs) : 0;
+    }
     return DECLINE_CMD;
 }
 
@@ -216,6 +276,7 @@ static const char *sslcodes_note_crl_check(cmd_parms *cmd, void *dc,
     const char *w;
 
     (void)dc;
+    sslcodes_note_trust(cmd, dc, args);
     sslcodes_srv(cmd->server)->crl_optional = 0;
     while (*(w = ap_getword_conf(cmd->temp_pool, &args))) {
         if (strcasecmp(w, "no_crl_for_cert_ok") == 0) {
@@ -299,13 +360,30 @@ static const command_rec sslcodes_cmds[] = {
                   RSRC_CONF,
                   "Seconds (or e.g. 500ms) to wait for a new connection's "
                   "first bytes (default: the Timeout of the virtual host)"),
-    /* Not the module's own: see sslcodes_note_verify_depth(). */
-    AP_INIT_TAKE1("SSLVerifyDepth", sslcodes_note_verify_depth, NULL,
-                  RSRC_CONF | OR_AUTHCFG,
+    /* Not the module's own: see sslcodes_note_verify_depth() and
+     * sslcodes_note_trust(). */
+    AP_INIT_TAKE1("SSLVerifyDepth", sslcodes_note_verify_depth,
+                  (void *)SSLCODES_TRUST_DEPTH, RSRC_CONF | OR_AUTHCFG,
                   "mod_ssl's directive; mod_sslcodes reads its value"),
-    AP_INIT_RAW_ARGS("SSLCARevocationCheck", sslcodes_note_crl_check, NULL,
-                     RSRC_CONF,
+    AP_INIT_RAW_ARGS("SSLCARevocationCheck", sslcodes_note_crl_check,
+                     (void *)SSLCODES_TRUST_CRL_CHECK, RSRC_CONF,
                      "mod_ssl's directive; mod_sslcodes reads its flags"),
+    AP_INIT_RAW_ARGS("SSLCACertificateFile", sslcodes_note_trust,
+                     (void *)0, RSRC_CONF | OR_AUTHCFG,
+                     "mod_ssl's directive; mod_sslcodes compares it"),
+    AP_INIT_RAW_ARGS("SSLCACertificatePath", sslcodes_note_trust,
+                     (void *)1, RSRC_CONF | OR_AUTHCFG,
+                     "mod_ssl's directive; mod_sslcodes compares it"),
+    AP_INIT_RAW_ARGS("SSLCARevocationFile", sslcodes_note_trust,
+                     (void *)2, RSRC_CONF,
+                     "mod_ssl's directive; mod_sslcodes compares it"),
+    AP_INIT_RAW_ARGS("SSLCARevocationPath", sslcodes_note_trust,
+                     (void *)3, RSRC_CONF,
+                     "mod_ssl's directive; mod_sslcodes compares it"),
+    AP_INIT_RAW_ARGS("RequestReadTimeout", sslcodes_note_reqtimeout, NULL,
+                     RSRC_CONF,
+                     "mod_reqtimeout's directive; mod_sslcodes reads its "
+                     "handshake= stage"),
     { NULL }
 };
 
@@ -323,6 +401,7 @@ static int sslcodes_init_server(server_rec *s, apr_pool_t *p, int is_proxy,
         return OK;
     }
     sc->is_tls = 1;
+    sslcodes_verify_note_ctx(s, ctx);
     if (sc->verify > SSLCODES_VERIFY_OFF) {
         return sslcodes_verify_init_server(s, ctx);
     }
@@ -401,30 +480,46 @@ static void sslcodes_derive(server_rec *main_s)
     }
 }
 
-/* SSLVerifyDepth reaches this module only if it was loaded after mod_ssl:
- * httpd asks the most recently loaded module first. */
-static int sslcodes_check_load_order(server_rec *main_s)
+/* Which module, of those whose directives this one reads as they go by,
+ * was loaded after this one, and so was asked for them first?  httpd asks
+ * the most recently loaded module first. */
+static int sslcodes_loaded_later(const char *name)
 {
     module *m;
-    server_rec *s;
 
-    for (s = main_s; s; s = s->next) {
-        if (sslcodes_srv(s)->verify != SSLCODES_VERIFY_OFF) {
-            break;
+    for (m = ap_top_module; m && m != &sslcodes_module; m = m->next) {
+        if (strcmp(m->name, name) == 0) {
+            return 1;
         }
     }
-    for (m = ap_top_module; s && m; m = m->next) {
-        if (m == &sslcodes_module) {
-            return OK;
-        }
-        if (strcmp(m->name, "mod_ssl.c") == 0) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, main_s,
-                         SSLCODES_LOGNO(0004) "SSLCodesVerifyClient needs "
-                         "\"LoadModule sslcodes_module\" to come after "
-                         "\"LoadModule ssl_module\", to see SSLVerifyDepth "
-                         "and SSLCARevocationCheck");
-            return HTTP_INTERNAL_SERVER_ERROR;
-        }
+    return 0;
+}
+
+static int sslcodes_check_load_order(server_rec *main_s)
+{
+    server_rec *s;
+    int verify = 0, classify = 0;
+
+    for (s = main_s; s; s = s->next) {
+        verify |= sslcodes_srv(s)->verify != SSLCODES_VERIFY_OFF;
+        classify |= sslcodes_srv(s)->enabled;
+    }
+    if ((verify || classify) && sslcodes_loaded_later("mod_ssl.c")) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, main_s,
+                     SSLCODES_LOGNO(0004) "%s needs \"LoadModule "
+                     "sslcodes_module\" to come after \"LoadModule "
+                     "ssl_module\", to see SSLVerifyDepth, "
+                     "SSLCARevocationCheck and the SSLCA* lines",
+                     verify ? "SSLCodesVerifyClient" : "SSLCodes");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (classify && sslcodes_loaded_later("mod_reqtimeout.c")) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, main_s,
+                     SSLCODES_LOGNO(0005) "SSLCodes needs \"LoadModule "
+                     "sslcodes_module\" to come after \"LoadModule "
+                     "reqtimeout_module\", to see RequestReadTimeout's "
+                     "handshake= stage");
+        return HTTP_INTERNAL_SERVER_ERROR;
     }
     return OK;
 }
@@ -474,6 +569,7 @@ static void sslcodes_register_hooks(apr_pool_t *p)
     static const char *const after_remoteip[] = { "mod_remoteip.c", NULL };
 
     (void)p;
+    sslcodes_conn_register();
     ap_hook_post_config(sslcodes_post_config, after_ssl, NULL,
                         APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ssl, init_server, sslcodes_init_server, NULL, NULL,

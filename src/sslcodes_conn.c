@@ -88,12 +88,11 @@ static apr_status_t sslcodes_wait(int fd, apr_time_t deadline, int *eof)
  * recv(): the listener's accept filter ("data") only hands over connections
  * that have already sent something.
  */
-static apr_status_t sslcodes_peek(apr_socket_t *csd, apr_interval_time_t tmo,
+static apr_status_t sslcodes_peek(apr_socket_t *csd, apr_time_t deadline,
                                   sslcodes_first_e *first)
 {
     unsigned char buf[SSLCODES_PEEK_MAX];
     apr_os_sock_t fd;
-    apr_time_t deadline = 0;
     apr_status_t rv = APR_SUCCESS;
     size_t need = 1, lowat = 1;
     ssize_t n;
@@ -122,9 +121,6 @@ static apr_status_t sslcodes_peek(apr_socket_t *csd, apr_interval_time_t tmo,
             sslcodes_set_lowat(fd, need);
             lowat = need;
         }
-        if (!deadline) {
-            deadline = apr_time_now() + tmo;
-        }
         if ((rv = sslcodes_wait(fd, deadline, &eof)) != APR_SUCCESS) {
             break;
         }
@@ -145,17 +141,199 @@ static void sslcodes_ssl_stand_down(conn_rec *c)
     c->outgoing = 0;
 }
 
+/* --- Until the first request line -------------------------------------- */
+
+/* Filter names; registered in sslcodes_conn_register(). */
+#define SSLCODES_DEADLINE_FILTER "SSLCODES_DEADLINE"
+#define SSLCODES_FIRST_FILTER    "SSLCODES_FIRST"
+
+static ap_filter_rec_t *sslcodes_deadline_handle;
+static ap_filter_rec_t *sslcodes_first_handle;
+
+/*
+ * Every read from the socket, until the request line is in (plain) or the
+ * handshake is done (TLS), waits no later than the connection's deadline:
+ * one figure, counted from the start of the peek, however the client
+ * trickles.  This sits right above the socket, below mod_reqtimeout and
+ * mod_ssl, so that no socket timeout set above it can stretch the wait.
+ */
+static apr_status_t sslcodes_deadline_filter(ap_filter_t *f,
+                                             apr_bucket_brigade *bb,
+                                             ap_input_mode_t mode,
+                                             apr_read_type_e block,
+                                             apr_off_t readbytes)
+{
+    sslcodes_conn *cc = f->ctx;
+    apr_interval_time_t left = cc->deadline - apr_time_now(), saved;
+    apr_status_t rv;
+
+    if (left <= 0) {
+        rv = APR_TIMEUP;
+    }
+    else if (block == APR_NONBLOCK_READ
+             || apr_socket_timeout_get(cc->sock, &saved) != APR_SUCCESS) {
+        return ap_get_brigade(f->next, bb, mode, block, readbytes);
+    }
+    else {
+        if (saved < 0 || saved > left) {
+            apr_socket_timeout_set(cc->sock, left);
+        }
+        rv = ap_get_brigade(f->next, bb, mode, block, readbytes);
+        apr_socket_timeout_set(cc->sock, saved);
+        if (!APR_STATUS_IS_TIMEUP(rv) || apr_time_now() < cc->deadline) {
+            return rv;
+        }
+    }
+    ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, f->c, SSLCODES_LOGNO(0006)
+                  "client sent no %s within %" APR_TIME_T_FMT " ms of "
+                  "connecting, closing",
+                  cc->first == SSLCODES_CONN_PLAIN ? "request line"
+                                                   : "complete TLS handshake",
+                  apr_time_as_msec(cc->bound));
+    return APR_TIMEUP;
+}
+
+/* Has BB, read in GETLINE or READBYTES mode, ended the request line: a LF
+ * after something other than the empty lines a client may send first? */
+static int sslcodes_ends_request_line(sslcodes_conn *cc,
+                                      apr_bucket_brigade *bb)
+{
+    apr_bucket *b;
+    const char *data;
+    apr_size_t len, i;
+
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+         b = APR_BUCKET_NEXT(b)) {
+        if (APR_BUCKET_IS_METADATA(b)
+            || apr_bucket_read(b, &data, &len, APR_BLOCK_READ)
+               != APR_SUCCESS) {
+            continue;
+        }
+        for (i = 0; i < len; i++) {
+            if (data[i] == '\n' && cc->line_started) {
+                return 1;
+            }
+            if (data[i] != '\r' && data[i] != '\n') {
+                cc->line_started = 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* The deadline is over.  The deadline filter, below mod_ssl, goes; this
+ * one stays as a pass-through: it heads the connection's chain, which the
+ * request being read has already taken as its own. */
+static void sslcodes_deadline_done(sslcodes_conn *cc)
+{
+    if (cc->deadline_filter) {
+        ap_remove_input_filter(cc->deadline_filter);
+        cc->deadline_filter = NULL;
+    }
+}
+
+/*
+ * Above mod_ssl: what comes up here is plain text.
+ * - TLS: the first data means the handshake is over, and mod_ssl has made
+ *   its own check of the verify result.  A failure this module let through
+ *   is written back now, before any request is read, so that even a
+ *   request that httpd rejects while reading it is logged as FAILED.
+ * - Plain: mod_http2 peeks 24 bytes speculatively for a cleartext HTTP/2
+ *   preface where Protocols lists h2c.  On a TLS port that must never
+ *   start HTTP/2, so speculative reads see one byte at most; the preface
+ *   then reaches core as a request line it rejects with 400.
+ */
+static apr_status_t sslcodes_first_filter(ap_filter_t *f,
+                                          apr_bucket_brigade *bb,
+                                          ap_input_mode_t mode,
+                                          apr_read_type_e block,
+                                          apr_off_t readbytes)
+{
+    sslcodes_conn *cc = f->ctx;
+    apr_status_t rv;
+
+    if (cc->first == SSLCODES_CONN_PLAIN && mode == AP_MODE_SPECULATIVE) {
+        return ap_get_brigade(f->next, bb, mode, block,
+                              readbytes > 1 ? 1 : readbytes);
+    }
+    rv = ap_get_brigade(f->next, bb, mode, block, readbytes);
+    if (cc->first_done || rv != APR_SUCCESS || APR_BRIGADE_EMPTY(bb)) {
+        return rv;
+    }
+    if (cc->first == SSLCODES_CONN_PLAIN) {
+        if (sslcodes_ends_request_line(cc, bb)) {
+            sslcodes_deadline_done(cc);
+            /* Speculative reads stay capped. */
+            cc->first_done = 1;
+        }
+        return rv;
+    }
+    sslcodes_verify_handshake_done(cc);
+    sslcodes_deadline_done(cc);
+    cc->first_done = 1;
+    return rv;
+}
+
+/* Watch a connection until its first request line; see the filters. */
+void sslcodes_conn_watch(conn_rec *c, sslcodes_conn *cc)
+{
+    if (!cc->first_filter) {
+        cc->first_filter = ap_add_input_filter_handle(sslcodes_first_handle,
+                                                      cc, NULL, c);
+    }
+}
+
+static void sslcodes_set_deadline(conn_rec *c, sslcodes_conn *cc,
+                                  apr_socket_t *sock, apr_time_t start,
+                                  apr_interval_time_t bound)
+{
+    cc->sock = sock;
+    cc->bound = bound;
+    cc->deadline = start + bound;
+    cc->deadline_filter = ap_add_input_filter_handle(sslcodes_deadline_handle,
+                                                     cc, NULL, c);
+    sslcodes_conn_watch(c, cc);
+}
+
+void sslcodes_conn_register(void)
+{
+    /* Right above the socket: see sslcodes_deadline_filter(). */
+    sslcodes_deadline_handle =
+        ap_register_input_filter(SSLCODES_DEADLINE_FILTER,
+                                 sslcodes_deadline_filter, NULL,
+                                 AP_FTYPE_NETWORK - 1);
+    /* Right above mod_ssl's filter (AP_FTYPE_CONNECTION + 5). */
+    sslcodes_first_handle =
+        ap_register_input_filter(SSLCODES_FIRST_FILTER,
+                                 sslcodes_first_filter, NULL,
+                                 AP_FTYPE_CONNECTION + 4);
+}
+
+/* --- Classification ------------------------------------------------------ */
+
+sslcodes_conn *sslcodes_conn_new(conn_rec *c, sslcodes_conn_class_e first)
+{
+    sslcodes_conn *cc = apr_pcalloc(c->pool, sizeof(*cc));
+
+    cc->first = first;
+    cc->verify_error = 0;                /* X509_V_OK */
+    ap_set_module_config(c->conn_config, &sslcodes_module, cc);
+    return cc;
+}
+
 int sslcodes_pre_connection(conn_rec *c, void *csd)
 {
     sslcodes_srv_conf *sc = sslcodes_srv(c->base_server);
     sslcodes_first_e first = SSLCODES_FIRST_UNKNOWN;
+    apr_time_t start;
     sslcodes_conn *cc;
     apr_status_t rv;
 
     if (!sc->classify || c->master || c->outgoing) {
         return DECLINED;
     }
-    rv = sslcodes_peek(csd, sc->peek_timeout, &first);
+    start = apr_time_now();
+    rv = sslcodes_peek(csd, start + sc->peek_timeout, &first);
     if (rv == APR_TIMEUP) {
         ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c, SSLCODES_LOGNO(0002)
                       "client sent nothing within SSLCodesPeekTimeout "
@@ -171,13 +349,20 @@ int sslcodes_pre_connection(conn_rec *c, void *csd)
                       rv != APR_SUCCESS ? "none (closed or failed)"
                       : first == SSLCODES_FIRST_TLS ? "TLS"
                       : "undecidable, left to mod_ssl");
+        if (rv == APR_SUCCESS) {
+            /* The handshake gets what is left of the same deadline. */
+            cc = sslcodes_conn_get(c);
+            if (!cc) {
+                cc = sslcodes_conn_new(c, SSLCODES_CONN_TLS);
+            }
+            sslcodes_set_deadline(c, cc, csd, start, sc->peek_timeout);
+        }
         return DECLINED;
     }
 
-    cc = apr_pcalloc(c->pool, sizeof(*cc));
-    cc->first = SSLCODES_CONN_PLAIN;
-    ap_set_module_config(c->conn_config, &sslcodes_module, cc);
+    cc = sslcodes_conn_new(c, SSLCODES_CONN_PLAIN);
     sslcodes_ssl_stand_down(c);
+    sslcodes_set_deadline(c, cc, csd, start, sc->peek_timeout);
     ap_log_cerror(APLOG_MARK, APLOG_TRACE1, 0, c,
                   "first bytes are plain text: mod_ssl stands down");
     return DECLINED;

@@ -26,6 +26,7 @@
 #include "http_log.h"
 #include "ap_mmn.h"
 #include "ap_expr.h"
+#include "util_filter.h"
 #include "apr_optional_hooks.h"
 
 #include <openssl/ssl.h>
@@ -58,6 +59,10 @@ typedef enum {
     SSLCODES_WIRE_NGINX
 } sslcodes_wire_e;
 
+/* The mod_ssl directives that decide which client certificates a virtual
+ * host trusts; two vhosts with the same lines trust the same ones. */
+#define SSLCODES_NTRUST 6
+
 /* One SSLCodesErrorDocument line, shared by the codes it names. */
 typedef struct {
     sslcodes_action_spec spec;
@@ -72,6 +77,8 @@ typedef struct {
     const sslcodes_action *action[SSLCODES_NCODES]; /* SSLCodesErrorDocument */
     int verify_depth;                 /* mod_ssl's SSLVerifyDepth, read   */
     int crl_optional;                 /* ... and no_crl_for_cert_ok       */
+    const char *trust[SSLCODES_NTRUST]; /* mod_ssl's client-CA lines, read */
+    apr_interval_time_t handshake_timeout; /* RequestReadTimeout handshake= */
 
     /* Derived at startup, never merged. */
     int is_tls;                       /* mod_ssl set this server up       */
@@ -85,6 +92,15 @@ typedef struct {
     sslcodes_conn_class_e first;
     SSL *ssl;                         /* TLS: mod_ssl's, from pre_handshake */
     long verify_error;                /* first failure, else X509_V_OK     */
+
+    /* Until the first request line (sslcodes_conn.c). */
+    apr_socket_t *sock;
+    apr_interval_time_t bound;        /* the one figure, for the log       */
+    apr_time_t deadline;              /* peek start + bound                */
+    ap_filter_t *deadline_filter;     /* SSLCODES_DEADLINE, while it runs  */
+    ap_filter_t *first_filter;        /* SSLCODES_FIRST, while it runs     */
+    int line_started;                 /* plain: a request byte was seen    */
+    int first_done;                   /* SSLCODES_FIRST passes all through */
 } sslcodes_conn;
 
 /* Set on a request the module answered, and on its error document. */
@@ -106,13 +122,19 @@ typedef struct {
 #endif
 
 /* sslcodes_conn.c: classification before mod_ssl */
+void sslcodes_conn_register(void);
 int sslcodes_pre_connection(conn_rec *c, void *csd);
+sslcodes_conn *sslcodes_conn_new(conn_rec *c, sslcodes_conn_class_e first);
+void sslcodes_conn_watch(conn_rec *c, sslcodes_conn *cc);
 sslcodes_conn *sslcodes_conn_get(conn_rec *c);
 sslcodes_conn_class_e sslcodes_conn_status(conn_rec *c, long *verify_result);
 
 /* sslcodes_verify.c: SSLCodesVerifyClient */
+void sslcodes_verify_note_ctx(server_rec *s, SSL_CTX *ctx);
 int sslcodes_verify_init_server(server_rec *s, SSL_CTX *ctx);
 int sslcodes_pre_handshake(conn_rec *c, SSL *ssl, int is_proxy);
+void sslcodes_verify_handshake_done(sslcodes_conn *cc);
+int sslcodes_verify_failed(request_rec *r, sslcodes_conn *cc);
 int sslcodes_verify_check(request_rec *r, sslcodes_conn *cc);
 int sslcodes_verify_access(request_rec *r);
 int sslcodes_verify_expr_lookup(ap_expr_lookup_parms *parms);

@@ -457,6 +457,14 @@ static int sslcodes_answer_certificate(request_rec *r, sslcodes_conn *cc)
     if (code == OK) {
         return DECLINED;
     }
+    if (code == HTTP_MISDIRECTED_REQUEST) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SSLCODES_LOGNO(0106)
+                      "client certificate was checked by another virtual "
+                      "host with other client-CA settings than vhost %s:%u: "
+                      "421", r->server->server_hostname,
+                      r->connection->local_addr->port);
+        return code;
+    }
     rq = sslcodes_new_req(r, code);
     if (code == 496) {
         return sslcodes_answer(r, rq, "client sent no required SSL "
@@ -468,15 +476,87 @@ static int sslcodes_answer_certificate(request_rec *r, sslcodes_conn *cc)
     return sslcodes_answer(r, rq, "client SSL certificate verify error");
 }
 
+/* Point the filters that name FROM at TO, as core does when an error
+ * document fails. */
+static void sslcodes_filters_to(ap_filter_t *f, request_rec *from,
+                                request_rec *to)
+{
+    for (; f; f = f->next) {
+        if (f->r == from) {
+            f->r = to;
+        }
+    }
+}
+
+/*
+ * R is the internal redirect of core's local ErrorDocument, for a request
+ * that httpd rejected while reading it, or that another module refused,
+ * on a connection where nothing but this module's answers may run.  The
+ * document is not run: the original request gets httpd's built-in page for
+ * its status, exactly as when a document fails, but without the note that
+ * one did.  A text or external ErrorDocument runs no handler and still
+ * applies; core never comes here for those.
+ */
+static int sslcodes_refuse_document(request_rec *r, const char *why)
+{
+    request_rec *orig = r->prev;
+    const char *method = apr_table_get(orig->subprocess_env,
+                                       "REQUEST_METHOD");
+
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, orig, SSLCODES_LOGNO(0107)
+                  "not running ErrorDocument %s for status %d on %s "
+                  "(vhost %s:%u); sending httpd's own page",
+                  ap_escape_logitem(r->pool, r->unparsed_uri), orig->status,
+                  why, r->server->server_hostname,
+                  r->connection->local_addr->port);
+
+    /* Core made the original request a GET for its document; its page
+     * speaks of the method the client sent. */
+    if (method) {
+        orig->method = method;
+        orig->method_number = ap_method_number_of(method);
+    }
+    sslcodes_filters_to(orig->proto_output_filters, r, orig);
+    sslcodes_filters_to(orig->input_filters, r, orig);
+    if (!r->connection->master) {
+        r->connection->keepalive = AP_CONN_CLOSE;
+    }
+    ap_send_error_response(orig, 0);
+
+    /* Core finishes R next; everything went out with the original. */
+    r->eos_sent = 1;
+    return DONE;
+}
+
+/* Why nothing but this module's answers may run on R's connection, or
+ * NULL when it is not such a connection. */
+static const char *sslcodes_fail_closed(request_rec *r, sslcodes_conn *cc)
+{
+    if (cc->first == SSLCODES_CONN_PLAIN) {
+        return "a plain HTTP connection to a TLS port";
+    }
+    if (sslcodes_verify_failed(r, cc)) {
+        return "a connection whose client certificate failed";
+    }
+    return NULL;
+}
+
 int sslcodes_post_read_request(request_rec *r)
 {
     sslcodes_conn *cc = sslcodes_conn_get(r->connection);
+    const char *why;
 
     if (!cc) {
         return DECLINED;
     }
     if (r->prev) {
-        return sslcodes_carry_over(r);
+        if (ap_get_module_config(r->prev->request_config, &sslcodes_module)) {
+            return sslcodes_carry_over(r);
+        }
+        if ((why = sslcodes_fail_closed(r, cc)) != NULL) {
+            return sslcodes_refuse_document(r, why);
+        }
+        return DECLINED;
     }
     if (cc->first == SSLCODES_CONN_PLAIN) {
         if (!sslcodes_srv(r->server)->enabled) {

@@ -70,13 +70,7 @@ static sslcodes_conn *sslcodes_conn_state(conn_rec *c)
     sslcodes_conn *cc = ap_get_module_config(c->conn_config,
                                              &sslcodes_module);
 
-    if (!cc) {
-        cc = apr_pcalloc(c->pool, sizeof(*cc));
-        cc->first = SSLCODES_CONN_TLS;
-        cc->verify_error = X509_V_OK;
-        ap_set_module_config(c->conn_config, &sslcodes_module, cc);
-    }
-    return cc;
+    return cc ? cc : sslcodes_conn_new(c, SSLCODES_CONN_TLS);
 }
 
 /* No ticket (TLS 1.2 or 1.3) is issued for this handshake any more, and
@@ -151,8 +145,13 @@ static int sslcodes_verify_cb(int ok, X509_STORE_CTX *store)
 
 int sslcodes_pre_handshake(conn_rec *c, SSL *ssl, int is_proxy)
 {
+    sslcodes_conn *cc;
+
     if (!is_proxy && sslcodes_srv(c->base_server)->watch_verify) {
-        sslcodes_conn_state(c)->ssl = ssl;
+        cc = sslcodes_conn_state(c);
+        cc->ssl = ssl;
+        /* To write a failure back once the handshake is over. */
+        sslcodes_conn_watch(c, cc);
     }
     return DECLINED;
 }
@@ -163,6 +162,17 @@ static int sslcodes_verify_startup_error(server_rec *s, const char *why)
                  "SSLCodesVerifyClient in vhost %s:%u: %s",
                  s->server_hostname, s->port, why);
     return HTTP_INTERNAL_SERVER_ERROR;
+}
+
+/* Every TLS server's SSL_CTX names its server: after SNI, the SSL_CTX of
+ * a connection tells which virtual host checked the client certificate. */
+void sslcodes_verify_note_ctx(server_rec *s, SSL_CTX *ctx)
+{
+    if (sslcodes_ctx_idx < 0) {
+        sslcodes_ctx_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL,
+                                                    NULL);
+    }
+    SSL_CTX_set_ex_data(ctx, sslcodes_ctx_idx, s);
 }
 
 /* Put the wrapper on S's SSL_CTX, after mod_ssl has configured it. */
@@ -179,14 +189,9 @@ int sslcodes_verify_init_server(server_rec *s, SSL_CTX *ctx)
         return sslcodes_verify_startup_error(s, "needs the CAs to accept, "
             "from SSLCACertificateFile or SSLCACertificatePath");
     }
-    if (sslcodes_ctx_idx < 0) {
-        sslcodes_ctx_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL,
-                                                    NULL);
-    }
     if (SSL_CTX_get_verify_callback(ctx) != sslcodes_verify_cb) {
         sslcodes_modssl_verify = SSL_CTX_get_verify_callback(ctx);
     }
-    SSL_CTX_set_ex_data(ctx, sslcodes_ctx_idx, s);
     /* Ask for a certificate, and never fail the handshake for want of
      * one: 496 is an HTTP answer. */
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, sslcodes_verify_cb);
@@ -196,15 +201,22 @@ int sslcodes_verify_init_server(server_rec *s, SSL_CTX *ctx)
 /*
  * Write a recorded failure back as the connection's verify result, so that
  * mod_ssl's variables (SSL_CLIENT_VERIFY, Require ssl-verify-client,
- * %{SSL:...}, CGI environment) say FAILED.  This is done for every request,
- * and again after mod_ssl's access hook: for TLS 1.2 that hook resets the
- * verify result to X509_V_OK on each request.
+ * %{SSL:...}, CGI environment, the access log) say FAILED.  This is done as
+ * soon as the handshake is over, for every request, and again after
+ * mod_ssl's access hook: for TLS 1.2 that hook resets the verify result to
+ * X509_V_OK on each request.  It cannot be done earlier: mod_ssl ends the
+ * handshake if it sees a failure right after it.
  */
 static void sslcodes_sync_verify_result(sslcodes_conn *cc)
 {
     if (cc->verify_error != X509_V_OK && cc->ssl) {
         SSL_set_verify_result(cc->ssl, cc->verify_error);
     }
+}
+
+void sslcodes_verify_handshake_done(sslcodes_conn *cc)
+{
+    sslcodes_sync_verify_result(cc);
 }
 
 int sslcodes_verify_access(request_rec *r)
@@ -280,26 +292,71 @@ const char *sslcodes_verify_error_text(apr_pool_t *p, long err)
     return apr_psprintf(p, "%ld:%s", err, X509_verify_cert_error_string(err));
 }
 
+/* Does the failure recorded on CC stand for R's virtual host?  Only the
+ * issuer errors that optional_no_ca forgives are let through.  Not over
+ * HTTP/2 with TLS 1.2: there mod_ssl's reset on one stream could show
+ * another stream SUCCESS for a moment. */
+int sslcodes_verify_failed(request_rec *r, sslcodes_conn *cc)
+{
+    if (cc->verify_error == X509_V_OK) {
+        return 0;
+    }
+    return !(sslcodes_srv(r->server)->verify == SSLCODES_VERIFY_OPTIONAL_NO_CA
+             && sslcodes_verify_error_is_optional(cc->verify_error)
+             && !(r->connection->master
+                  && SSL_version(cc->ssl) < TLS1_3_VERSION));
+}
+
+static int sslcodes_str_same(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Would R's virtual host trust the client certificate that the handshake's
+ * virtual host (chosen by SNI, or the address's default) checked?  Only if
+ * it is the same vhost, or one with the same client-CA lines. */
+static int sslcodes_trusted_here(request_rec *r, sslcodes_conn *cc)
+{
+    server_rec *hs = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(cc->ssl),
+                                         sslcodes_ctx_idx);
+    const sslcodes_srv_conf *a, *b;
+    int i;
+
+    if (hs == r->server) {
+        return 1;
+    }
+    if (!hs) {
+        return 0;
+    }
+    a = sslcodes_srv(hs);
+    b = sslcodes_srv(r->server);
+    for (i = 0; i < SSLCODES_NTRUST; i++) {
+        if (!sslcodes_str_same(a->trust[i], b->trust[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 int sslcodes_verify_check(request_rec *r, sslcodes_conn *cc)
 {
-    int mode = sslcodes_srv(r->server)->verify;
+    int has_cert;
 
     sslcodes_sync_verify_result(cc);
-    if (cc->verify_error != X509_V_OK) {
-        /* Never served, in whatever vhost, unless the vhost forgives an
-         * unknown issuer; then SSL_CLIENT_VERIFY says FAILED:<reason>.
-         * Not over HTTP/2 with TLS 1.2: there mod_ssl's reset on one
-         * stream could show another stream SUCCESS for a moment. */
-        if (mode == SSLCODES_VERIFY_OPTIONAL_NO_CA
-            && sslcodes_verify_error_is_optional(cc->verify_error)
-            && !(r->connection->master
-                 && SSL_version(cc->ssl) < TLS1_3_VERSION)) {
-            return OK;
-        }
+    if (sslcodes_verify_failed(r, cc)) {
+        /* Never served, in whatever vhost. */
         return 495;
     }
-    if (mode == SSLCODES_VERIFY_ON && cc->ssl
-        && !sslcodes_has_peer_cert(cc->ssl)) {
+    if (!cc->ssl) {
+        return OK;
+    }
+    has_cert = sslcodes_has_peer_cert(cc->ssl);
+    if (has_cert && !sslcodes_trusted_here(r, cc)) {
+        /* Checked against another vhost's CAs (Host names a sibling of
+         * the SNI or default vhost): it proves nothing here. */
+        return HTTP_MISDIRECTED_REQUEST;
+    }
+    if (!has_cert && sslcodes_srv(r->server)->verify == SSLCODES_VERIFY_ON) {
         return 496;
     }
     return OK;
