@@ -541,11 +541,18 @@ static int sslcodes_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
 
     if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        /* Name the OpenSSL that is loaded, which is the one that runs.  A
+         * library updated or downgraded without a rebuild differs from
+         * the headers the module was compiled with; say so then. */
+        const char *running = OpenSSL_version(OPENSSL_VERSION);
+        int same = strcmp(running, OPENSSL_VERSION_TEXT) == 0;
+
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, main_s,
                      SSLCODES_LOGNO(0001) "mod_sslcodes/%s loaded "
-                     "(httpd %s, OpenSSL %s)", MOD_SSLCODES_VERSION,
-                     ap_get_server_description(),
-                     OpenSSL_version(OPENSSL_VERSION));
+                     "(httpd %s, %s%s%s)", MOD_SSLCODES_VERSION,
+                     ap_get_server_description(), running,
+                     same ? "" : ", built with ",
+                     same ? "" : OPENSSL_VERSION_TEXT);
     }
     return OK;
 }
