@@ -63,7 +63,8 @@ typedef struct {
 /* In the order they are shown.  The counters are indexed the same way. */
 static const sslcodes_slot sslcodes_slots[] = {
     { 400, "SSLCodesPlain400",
-      "Plain HTTP to a TLS virtual host with SSLCodes off (mod_ssl's 400)" },
+      "Plain HTTP whose Host chose a virtual host with SSLCodes off "
+      "(mod_ssl's 400)" },
     { 444, "SSLCodes444", "No Response (closed without an answer)" },
     { 494, "SSLCodes494", "Request Header Too Large" },
     { 495, "SSLCodes495", "SSL Certificate Error" },
