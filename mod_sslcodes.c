@@ -539,6 +539,7 @@ static int sslcodes_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (sslcodes_check_load_order(main_s) != OK) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    sslcodes_status_post_config(main_s);
 
     if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
         /* Name the OpenSSL that is loaded, which is the one that runs.  A
@@ -600,6 +601,10 @@ static void sslcodes_register_hooks(apr_pool_t *p)
                         APR_HOOK_MIDDLE);
     ap_hook_expr_lookup(sslcodes_expr_lookup, NULL, NULL, APR_HOOK_MIDDLE);
     APR_REGISTER_OPTIONAL_FN(sslcodes_conn_status);
+
+    /* mod_status's optional hook, and the counters' reset on a full
+     * restart (see sslcodes_status.c). */
+    sslcodes_status_register();
 }
 
 AP_DECLARE_MODULE(sslcodes) = {

@@ -146,6 +146,15 @@ int sslcodes_post_read_request(request_rec *r);
 int sslcodes_expr_lookup(ap_expr_lookup_parms *parms);
 const char *sslcodes_check_status(int status);
 
+/* sslcodes_status.c: answer counters, shared by all children, shown by
+ * mod_status.  CODE is what the request earned, not what went on the
+ * wire: 494 to 497 (also in nginx mode, which sends 400), 444, 499, or 400
+ * for mod_ssl's answer to plain HTTP on a vhost with SSLCodes off.  Other
+ * codes are ignored.  Lock-free; callable from any hook in a child. */
+void sslcodes_status_count(int code);
+void sslcodes_status_post_config(server_rec *s);
+void sslcodes_status_register(void);
+
 #if defined(__GNUC__) && __GNUC__ >= 4
 #pragma GCC visibility pop
 #endif

@@ -376,6 +376,7 @@ static int sslcodes_answer(request_rec *r, sslcodes_req *rq,
     int code = rq->code;
 
     ap_set_module_config(r->request_config, &sslcodes_module, rq);
+    sslcodes_status_count(code);
     sslcodes_set_env(r, rq);
     /* The built-in pages are text/html, without core's iso-8859-1. */
     apr_table_setn(r->subprocess_env, "suppress-error-charset", "1");
@@ -404,6 +405,7 @@ static int sslcodes_answer(request_rec *r, sslcodes_req *rq,
 static int sslcodes_answer_stock(request_rec *r)
 {
     sslcodes_finish_connection(r);
+    sslcodes_status_count(HTTP_BAD_REQUEST);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SSLCODES_LOGNO(0102)
                   "client sent plain HTTP request to HTTPS port, SSLCodes "
                   "is off for vhost %s:%u: 400", r->server->server_hostname,
