@@ -84,12 +84,14 @@ static apr_status_t sslcodes_wait(int fd, apr_time_t deadline, int *eof)
 }
 
 /*
- * Peek until the first bytes decide TLS or plain.  The common case is one
- * recv(): the listener's accept filter ("data") only hands over connections
- * that have already sent something.
+ * Peek until the first bytes decide TLS or plain, and read the destination
+ * from a PROXY header in front of them.  The common case is one recv(): the
+ * listener's accept filter ("data") only hands over connections that have
+ * already sent something.
  */
 static apr_status_t sslcodes_peek(apr_socket_t *csd, apr_interval_time_t tmo,
-                                  sslcodes_first_e *first)
+                                  sslcodes_first_e *first,
+                                  sslcodes_proxy_dst *dst)
 {
     unsigned char buf[SSLCODES_PEEK_MAX];
     apr_os_sock_t fd;
@@ -107,6 +109,7 @@ static apr_status_t sslcodes_peek(apr_socket_t *csd, apr_interval_time_t tmo,
         if (n > 0) {
             *first = sslcodes_classify(buf, (size_t)n, eof, &need);
             if (*first != SSLCODES_FIRST_MORE) {
+                sslcodes_proxy_dest(buf, (size_t)n, dst);
                 break;
             }
         }
@@ -145,17 +148,34 @@ static void sslcodes_ssl_stand_down(conn_rec *c)
     c->outgoing = 0;
 }
 
+static sslcodes_conn *sslcodes_conn_new(conn_rec *c,
+                                        sslcodes_conn_class_e first,
+                                        const sslcodes_proxy_dst *dst)
+{
+    sslcodes_conn *cc = apr_pcalloc(c->pool, sizeof(*cc));
+
+    cc->first = first;
+    cc->verify_error = X509_V_OK;
+    cc->proxy_port = (apr_port_t)dst->port;
+    ap_set_module_config(c->conn_config, &sslcodes_module, cc);
+    if (dst->port) {
+        ap_log_cerror(APLOG_MARK, APLOG_TRACE1, 0, c, "PROXY header: the "
+                      "client connected to port %u", dst->port);
+    }
+    return cc;
+}
+
 int sslcodes_pre_connection(conn_rec *c, void *csd)
 {
     sslcodes_srv_conf *sc = sslcodes_srv(c->base_server);
     sslcodes_first_e first = SSLCODES_FIRST_UNKNOWN;
-    sslcodes_conn *cc;
+    sslcodes_proxy_dst dst = { 0 };
     apr_status_t rv;
 
     if (!sc->classify || c->master || c->outgoing) {
         return DECLINED;
     }
-    rv = sslcodes_peek(csd, sc->peek_timeout, &first);
+    rv = sslcodes_peek(csd, sc->peek_timeout, &first, &dst);
     if (rv == APR_TIMEUP) {
         ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c, SSLCODES_LOGNO(0002)
                       "client sent nothing within SSLCodesPeekTimeout "
@@ -171,12 +191,14 @@ int sslcodes_pre_connection(conn_rec *c, void *csd)
                       rv != APR_SUCCESS ? "none (closed or failed)"
                       : first == SSLCODES_FIRST_TLS ? "TLS"
                       : "undecidable, left to mod_ssl");
+        /* TLS behind a load balancer: remember where the client went. */
+        if (rv == APR_SUCCESS && first == SSLCODES_FIRST_TLS && dst.port) {
+            sslcodes_conn_new(c, SSLCODES_CONN_TLS, &dst);
+        }
         return DECLINED;
     }
 
-    cc = apr_pcalloc(c->pool, sizeof(*cc));
-    cc->first = SSLCODES_CONN_PLAIN;
-    ap_set_module_config(c->conn_config, &sslcodes_module, cc);
+    sslcodes_conn_new(c, SSLCODES_CONN_PLAIN, &dst);
     sslcodes_ssl_stand_down(c);
     ap_log_cerror(APLOG_MARK, APLOG_TRACE1, 0, c,
                   "first bytes are plain text: mod_ssl stands down");
@@ -191,6 +213,35 @@ sslcodes_conn *sslcodes_conn_get(conn_rec *c)
         c = c->master;
     }
     return ap_get_module_config(c->conn_config, &sslcodes_module);
+}
+
+/*
+ * Only mod_remoteip's RemoteIPProxyProtocol takes a PROXY header off a
+ * connection, and it keeps a connection config only where it does.
+ * Elsewhere a header that a client sends is read as its request, and says
+ * nothing about where the client connected: it must not move a redirect
+ * to another port.
+ */
+static int sslcodes_proxy_header_used(conn_rec *c)
+{
+    module *remoteip = ap_find_linked_module("mod_remoteip.c");
+
+    return remoteip && ap_get_module_config(c->conn_config, remoteip);
+}
+
+/* The port the client connected to: behind a load balancer, the one the
+ * PROXY header names, else this connection's own. */
+apr_port_t sslcodes_client_port(conn_rec *c)
+{
+    sslcodes_conn *cc = sslcodes_conn_get(c);
+
+    if (c->master) {
+        c = c->master;
+    }
+    if (cc && cc->proxy_port && sslcodes_proxy_header_used(c)) {
+        return cc->proxy_port;
+    }
+    return c->local_addr->port;
 }
 
 sslcodes_conn_class_e sslcodes_conn_status(conn_rec *c, long *verify_result)

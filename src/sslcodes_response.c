@@ -195,7 +195,7 @@ static int sslcodes_is_this_vhost(request_rec *r, const char *host)
 static const char *sslcodes_https_location(request_rec *r)
 {
     const char *host = sslcodes_host(r);
-    apr_port_t port = r->connection->local_addr->port;
+    apr_port_t port = sslcodes_client_port(r->connection);
 
     if (!sslcodes_is_this_vhost(r, host)) {
         host = r->server->server_hostname;
