@@ -358,9 +358,11 @@ sub s_client {
     my $req = "printf 'GET /ok.html HTTP/1.1\\r\\nHost: localhost\\r\\n"
             . "Connection: close\\r\\n\\r\\n'";
     my $out = `$req | timeout 20 openssl s_client -connect 127.0.0.1:$port -servername localhost -CAfile $t/pki/ca.crt -ign_eof $args 2>&1`;
-    my ($status) = $out =~ m{^HTTP/1\.1 (\d{3}) }m;
-    my ($inst) = $out =~ /^X-Instance: (\S+)/m;
-    return { reused => ($out =~ /^Reused,/m ? 1 : 0), status => $status // 0,
+    # s_client writes the response and its own report to stdout through
+    # separate buffers: they may interleave, even within a line.
+    my ($status) = $out =~ m{HTTP/1\.1 (\d{3}) };
+    my ($inst) = $out =~ /X-Instance: (\w+)/;
+    return { reused => ($out =~ /Reused, TLS/ ? 1 : 0), status => $status // 0,
              instance => $inst // '', out => $out };
 }
 
