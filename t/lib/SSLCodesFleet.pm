@@ -54,6 +54,19 @@ my $dir = "$t/logs/fleet/" . basename($0, '.t');
 
 sub fleet_dir { $dir }
 
+# A fresh directory for this test, with the fleet's ticket key: 48 random
+# bytes (key name, HMAC secret, AES key), as SSLSessionTicketKeyFile wants.
+sub fleet_init {
+    remove_tree($dir);
+    make_path($dir);
+    open my $in, '<', '/dev/urandom' or die "/dev/urandom: $!";
+    read($in, my $bytes, 48) == 48 or die "/dev/urandom: short read";
+    open my $out, '>', "$dir/ticket.key" or die "$dir/ticket.key: $!";
+    print $out $bytes;
+    close $out or die "$dir/ticket.key: $!";
+}
+fleet_init();
+
 sub note { print map { "# $_\n" } map { split /\n/ } @_ }
 
 # --- Processes -----------------------------------------------------------
@@ -156,13 +169,6 @@ sub start_haproxy {
 # (pairs "mod" and "stock").  '' when all run, else the reason.
 sub fleet_start {
     my @names = @_;
-    remove_tree($dir);
-    make_path($dir);
-    open my $key, '<', '/dev/urandom' or return "/dev/urandom: $!";
-    read $key, my $bytes, 48;
-    open my $out, '>', "$dir/ticket.key" or return "ticket.key: $!";
-    print $out $bytes;
-    close $out;
     for my $n (@names) {
         for my $bin ($n =~ /^haproxy/ ? 'haproxy' : $n eq 'memcached'
                      ? 'memcached' : ()) {
@@ -208,16 +214,32 @@ sub fleet_kill {
     waitpid($pid, 0);
 }
 
+# The child processes of PID.
+sub children {
+    my $pid = shift;
+    my @kids;
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $fh, '<', $stat or next;
+        my $line = <$fh> // next;
+        my ($ppid) = $line =~ /\) \S+ (\d+)/;
+        push @kids, $stat =~ m{/proc/(\d+)/} if $ppid && $ppid == $pid;
+    }
+    return @kids;
+}
+
 # Graceful restart: the old children finish what they hold, new ones
-# start; wait until the new generation says so.
+# start.  With WAIT, return once the new generation runs and the old one
+# is gone, so that every connection from then on meets the new one.
 sub fleet_graceful {
     my ($name, $wait) = @_;
     my $log = "$dir/$name/error_log";
     my $from = -s $log;
+    my @old = children($proc{$name});
     kill 'USR1', $proc{$name};
     return '' unless $wait;
     return wait_ready($name, $log, sub {
-        SSLCodesTest::_read_from($log, $from) =~ /AH00489:/;
+        SSLCodesTest::_read_from($log, $from) =~ /AH00489:/
+            && !grep { kill 0, $_ } @old;
     }, 'graceful restart');
 }
 
@@ -234,7 +256,8 @@ $SIG{INT} = $SIG{TERM} = sub { exit 1 };
 
 # The instances a and b (the module on) and stock_a and stock_b (the
 # module not loaded).  Options: ticket_key => 0 leaves
-# SSLSessionTicketKeyFile out; server_name overrides ServerName.
+# SSLSessionTicketKeyFile out; server_name overrides the vhost's ServerName,
+# '' leaves it out.
 sub write_instance {
     my ($name, %opt) = @_;
     my $port = fleet_port($name);
@@ -243,10 +266,12 @@ sub write_instance {
     my $mods = '/usr/lib/apache2/modules';
     my $d = "$dir/$name";
     make_path($d);
-    # mod_ssl's session id context is derived from ServerName and port:
-    # every instance of one site must have the same, or no session made on
-    # one resumes on another.
+    # mod_ssl's session id context is derived from the vhost's ServerName
+    # and port (the address's port when ServerName is not set in the
+    # vhost): every instance of one site must have the same, or no session
+    # made on one resumes on another.
     my $sn = $opt{server_name} // "localhost:$front";
+    $sn = $sn eq '' ? '' : "ServerName $sn";
     my $key = ($opt{ticket_key} // 1)
         ? "SSLSessionTicketKeyFile $dir/ticket.key" : '';
     my $module = $stock ? '' : <<"MOD";
@@ -294,7 +319,7 @@ SSLCARevocationCheck leaf no_crl_for_cert_ok
 
 Listen 127.0.0.1:$port https
 <VirtualHost 127.0.0.1:$port>
-    ServerName $sn
+    $sn
     SSLEngine on
     $key
     RemoteIPProxyProtocol On
