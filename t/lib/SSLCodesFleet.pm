@@ -24,7 +24,8 @@ use Apache::Test ();
 use SSLCodesTest;
 
 our @EXPORT = qw(fleet_port fleet_dir fleet_start fleet_stop fleet_pid
-                 fleet_graceful fleet_kill write_instance s_client
+                 fleet_graceful fleet_graceful_done fleet_kill
+                 write_instance s_client
                  tls_request plain_request instance_log access_lines
                  fleet_bad_log_lines note);
 
@@ -228,18 +229,27 @@ sub children {
 }
 
 # Graceful restart: the old children finish what they hold, new ones
-# start.  With WAIT, return once the new generation runs and the old one
-# is gone, so that every connection from then on meets the new one.
+# start.  With WAIT, return as fleet_graceful_done() does.
+my %graceful;       # name => [error log offset, the old children]
+
 sub fleet_graceful {
     my ($name, $wait) = @_;
+    my $pid = $proc{$name} or return "$name is not running";
+    $graceful{$name} = [-s "$dir/$name/error_log", [children($pid)]];
+    kill 'USR1', $pid;
+    return $wait ? fleet_graceful_done($name) : '';
+}
+
+# Wait until the new generation runs and the old one is gone, so that
+# every connection from then on meets the new one; '' or why not.
+sub fleet_graceful_done {
+    my $name = shift;
+    my $g = delete $graceful{$name} or return "no graceful restart of $name";
+    my ($from, $old) = @$g;
     my $log = "$dir/$name/error_log";
-    my $from = -s $log;
-    my @old = children($proc{$name});
-    kill 'USR1', $proc{$name};
-    return '' unless $wait;
     return wait_ready($name, $log, sub {
         SSLCodesTest::_read_from($log, $from) =~ /AH00489:/
-            && !grep { kill 0, $_ } @old;
+            && !grep { kill 0, $_ } @$old;
     }, 'graceful restart');
 }
 
