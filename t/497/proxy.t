@@ -10,7 +10,7 @@ use IO::Socket::SSL;
 use Time::HiRes qw(sleep);
 use SSLCodesTest;
 
-plan tests => 28;
+plan tests => 30;
 
 my $port = port('tls_proxy');
 
@@ -71,9 +71,10 @@ $c = curl('--haproxy-protocol', "http://localhost:$port/x");
 ok t_cmp($c->{status}, 497, 'curl --haproxy-protocol plain: 497');
 
 # The https action names the port from the PROXY header's destination:
-# the load balancer's, where the client connected.  None (v1 UNKNOWN)
-# leaves this server's own port.  (mod_remoteip reads at least 16 bytes
-# of a v1 header, so the bare 15-byte "PROXY UNKNOWN" line fails there.)
+# the load balancer's, where the client connected.  None (v1 UNKNOWN, v2
+# LOCAL) leaves this server's own port.  (mod_remoteip reads at least 16
+# bytes of a v1 header, so the bare 15-byte "PROXY UNKNOWN" line fails
+# there.)
 my $https = port('tls_proxy_https');
 sub v2dst {
     my ($fam, $src, $dst, $dport) = @_;
@@ -87,6 +88,7 @@ my @headers = (
     ['v2 TCP4', v2dst(0x11, pack('C4', 192, 0, 2, 30), pack('C4', 198, 51, 100, 1), 8601), 8601],
     ['v2 TCP6', v2dst(0x21, "\x20\x01\x0d\xb8" . "\0" x 11 . "\x30",
                       "\x20\x01\x0d\xb8" . "\0" x 11 . "\x01", 8602), 8602],
+    ['v2 LOCAL', "\r\n\r\n\0\r\nQUIT\n\x20\x00\x00\x00", ":$https"],
 );
 for my $h (@headers) {
     my ($name, $header, $port) = @$h;
