@@ -113,21 +113,30 @@ sub port_open {
     return $s ? 1 : 0;
 }
 
+# The last lines of NAME's logs: its output, and httpd's error log.
+sub logs_of {
+    my $name = shift;
+    my @files = -d "$dir/$name" ? ("$dir/$name/stderr", "$dir/$name/error_log")
+                                : ("$dir/$name.log");
+    return join '', map { "last lines of $_:\n" . tail_of($_, 15) }
+                    grep { -s $_ } @files;
+}
+
 # Wait until COND is true while NAME lives; '' or why not.
 sub wait_ready {
-    my ($name, $log, $cond, $what) = @_;
+    my ($name, $cond, $what) = @_;
     my $end = time + 15;
     while (time < $end) {
         return '' if $cond->();
         if (!alive($name)) {
             delete $proc{$name};
-            return "$name did not start ($what), exit status $?; "
-                 . "last lines of $log:\n" . tail_of($log, 15);
+            return "$name did not start ($what), exit status $?\n"
+                 . logs_of($name);
         }
         sleep 0.05;
     }
-    return "$name did not become ready within 15 s ($what); last lines of "
-         . "$log:\n" . tail_of($log, 15);
+    return "$name did not become ready within 15 s ($what)\n"
+         . logs_of($name);
 }
 
 sub start_memcached {
@@ -135,7 +144,7 @@ sub start_memcached {
     my $log = "$dir/memcached.log";
     spawn('memcached', $log, 'memcached', '-l', '127.0.0.1', '-p', $port,
           '-U', '0', '-m', '16', '-t', '2', '-c', '256');
-    return wait_ready('memcached', $log, sub { port_open($port) },
+    return wait_ready('memcached', sub { port_open($port) },
                       "127.0.0.1:$port");
 }
 
@@ -147,7 +156,7 @@ sub start_httpd {
     my $from = -e $log ? -s $log : 0;
     spawn($name, "$dir/$name/stderr", Apache::Test::vars('httpd'),
           '-D', 'FOREGROUND', '-f', $conf);
-    return wait_ready($name, $log, sub {
+    return wait_ready($name, sub {
         SSLCodesTest::_read_from($log, $from) =~ /AH00489:/
             && port_open(fleet_port($name));
     }, "httpd on 127.0.0.1:" . fleet_port($name));
@@ -162,7 +171,7 @@ sub start_haproxy {
     my @ports = map { fleet_port($_) }
                 map { $_ eq 'stock' ? qw(stock_rr stock_pin_a stock_pin_b)
                                     : qw(rr rr_v1 pin_a pin_b) } @pairs;
-    return wait_ready('haproxy', $log, sub { !grep { !port_open($_) } @ports },
+    return wait_ready('haproxy', sub { !grep { !port_open($_) } @ports },
                       "frontends on 127.0.0.1:@ports");
 }
 
@@ -247,7 +256,7 @@ sub fleet_graceful_done {
     my $g = delete $graceful{$name} or return "no graceful restart of $name";
     my ($from, $old) = @$g;
     my $log = "$dir/$name/error_log";
-    return wait_ready($name, $log, sub {
+    return wait_ready($name, sub {
         SSLCodesTest::_read_from($log, $from) =~ /AH00489:/
             && !grep { kill 0, $_ } @$old;
     }, 'graceful restart');
