@@ -148,6 +148,8 @@ static void sslcodes_ssl_stand_down(conn_rec *c)
     c->outgoing = 0;
 }
 
+/* The module's record of connection C, kept from here on: what its first
+ * bytes were, and where a load balancer says the client connected. */
 static sslcodes_conn *sslcodes_conn_new(conn_rec *c,
                                         sslcodes_conn_class_e first,
                                         const sslcodes_proxy_dst *dst)
