@@ -401,8 +401,9 @@ sub s_client {
     my ($port, $args) = @_;
     my $req = "printf 'GET /ok.html HTTP/1.1\\r\\nHost: localhost\\r\\n"
             . "Connection: close\\r\\n\\r\\n'";
-    my $out = `$req | timeout 20 openssl s_client -connect 127.0.0.1:$port \
-               -servername localhost -CAfile $t/pki/ca.crt -ign_eof $args 2>&1`;
+    my $cmd = "timeout 20 openssl s_client -connect 127.0.0.1:$port "
+            . "-servername localhost -CAfile $t/pki/ca.crt -ign_eof $args";
+    my $out = `$req | $cmd 2>&1`;
     # s_client writes the response and its own report to stdout through
     # separate buffers: they may interleave, even within a line.
     my ($status) = $out =~ m{HTTP/1\.1 (\d{3}) };
