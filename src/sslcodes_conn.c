@@ -84,12 +84,14 @@ static apr_status_t sslcodes_wait(int fd, apr_time_t deadline, int *eof)
 }
 
 /*
- * Peek until the first bytes decide TLS or plain.  The common case is one
- * recv(): the listener's accept filter ("data") only hands over connections
- * that have already sent something.
+ * Peek until the first bytes decide TLS or plain, and read the destination
+ * from a PROXY header in front of them.  The common case is one recv(): the
+ * listener's accept filter ("data") only hands over connections that have
+ * already sent something.
  */
 static apr_status_t sslcodes_peek(apr_socket_t *csd, apr_time_t deadline,
-                                  sslcodes_first_e *first)
+                                  sslcodes_first_e *first,
+                                  sslcodes_proxy_dst *dst)
 {
     unsigned char buf[SSLCODES_PEEK_MAX];
     apr_os_sock_t fd;
@@ -106,6 +108,7 @@ static apr_status_t sslcodes_peek(apr_socket_t *csd, apr_time_t deadline,
         if (n > 0) {
             *first = sslcodes_classify(buf, (size_t)n, eof, &need);
             if (*first != SSLCODES_FIRST_MORE) {
+                sslcodes_proxy_dest(buf, (size_t)n, dst);
                 break;
             }
         }
@@ -321,10 +324,22 @@ sslcodes_conn *sslcodes_conn_new(conn_rec *c, sslcodes_conn_class_e first)
     return cc;
 }
 
+/* Behind a load balancer: where the PROXY header says the client went. */
+static void sslcodes_note_proxy_port(conn_rec *c, sslcodes_conn *cc,
+                                     const sslcodes_proxy_dst *dst)
+{
+    cc->proxy_port = (apr_port_t)dst->port;
+    if (dst->port) {
+        ap_log_cerror(APLOG_MARK, APLOG_TRACE1, 0, c, "PROXY header: the "
+                      "client connected to port %u", dst->port);
+    }
+}
+
 int sslcodes_pre_connection(conn_rec *c, void *csd)
 {
     sslcodes_srv_conf *sc = sslcodes_srv(c->base_server);
     sslcodes_first_e first = SSLCODES_FIRST_UNKNOWN;
+    sslcodes_proxy_dst dst = { 0 };
     apr_time_t start;
     sslcodes_conn *cc;
     apr_status_t rv;
@@ -333,7 +348,7 @@ int sslcodes_pre_connection(conn_rec *c, void *csd)
         return DECLINED;
     }
     start = apr_time_now();
-    rv = sslcodes_peek(csd, start + sc->peek_timeout, &first);
+    rv = sslcodes_peek(csd, start + sc->peek_timeout, &first, &dst);
     if (rv == APR_TIMEUP) {
         ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c, SSLCODES_LOGNO(0002)
                       "client sent nothing within SSLCodesPeekTimeout "
@@ -355,12 +370,14 @@ int sslcodes_pre_connection(conn_rec *c, void *csd)
             if (!cc) {
                 cc = sslcodes_conn_new(c, SSLCODES_CONN_TLS);
             }
+            sslcodes_note_proxy_port(c, cc, &dst);
             sslcodes_set_deadline(c, cc, csd, start, sc->peek_timeout);
         }
         return DECLINED;
     }
 
     cc = sslcodes_conn_new(c, SSLCODES_CONN_PLAIN);
+    sslcodes_note_proxy_port(c, cc, &dst);
     sslcodes_ssl_stand_down(c);
     sslcodes_set_deadline(c, cc, csd, start, sc->peek_timeout);
     ap_log_cerror(APLOG_MARK, APLOG_TRACE1, 0, c,
@@ -376,6 +393,35 @@ sslcodes_conn *sslcodes_conn_get(conn_rec *c)
         c = c->master;
     }
     return ap_get_module_config(c->conn_config, &sslcodes_module);
+}
+
+/*
+ * Only mod_remoteip's RemoteIPProxyProtocol takes a PROXY header off a
+ * connection, and it keeps a connection config only where it does.
+ * Elsewhere a header that a client sends is read as its request, and says
+ * nothing about where the client connected: it must not move a redirect
+ * to another port.
+ */
+static int sslcodes_proxy_header_used(conn_rec *c)
+{
+    module *remoteip = ap_find_linked_module("mod_remoteip.c");
+
+    return remoteip && ap_get_module_config(c->conn_config, remoteip);
+}
+
+/* The port the client connected to: behind a load balancer, the one the
+ * PROXY header names, else this connection's own. */
+apr_port_t sslcodes_client_port(conn_rec *c)
+{
+    sslcodes_conn *cc = sslcodes_conn_get(c);
+
+    if (c->master) {
+        c = c->master;
+    }
+    if (cc && cc->proxy_port && sslcodes_proxy_header_used(c)) {
+        return cc->proxy_port;
+    }
+    return c->local_addr->port;
 }
 
 sslcodes_conn_class_e sslcodes_conn_status(conn_rec *c, long *verify_result)

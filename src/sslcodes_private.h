@@ -87,7 +87,8 @@ typedef struct {
 } sslcodes_srv_conf;
 
 /* What a connection was found to be; set only for the ones looked at:
- * plain ones, and TLS ones whose client certificate matters. */
+ * plain ones, TLS ones behind a PROXY header that names a destination,
+ * and TLS ones whose client certificate matters. */
 typedef struct {
     sslcodes_conn_class_e first;
     SSL *ssl;                         /* TLS: mod_ssl's, from pre_handshake */
@@ -101,6 +102,7 @@ typedef struct {
     ap_filter_t *first_filter;        /* SSLCODES_FIRST, while it runs     */
     int line_started;                 /* plain: a request byte was seen    */
     int first_done;                   /* SSLCODES_FIRST passes all through */
+    apr_port_t proxy_port;            /* PROXY header's destination, or 0  */
 } sslcodes_conn;
 
 /* Set on a request the module answered, and on its error document. */
@@ -127,6 +129,7 @@ int sslcodes_pre_connection(conn_rec *c, void *csd);
 sslcodes_conn *sslcodes_conn_new(conn_rec *c, sslcodes_conn_class_e first);
 void sslcodes_conn_watch(conn_rec *c, sslcodes_conn *cc);
 sslcodes_conn *sslcodes_conn_get(conn_rec *c);
+apr_port_t sslcodes_client_port(conn_rec *c);
 sslcodes_conn_class_e sslcodes_conn_status(conn_rec *c, long *verify_result);
 
 /* sslcodes_verify.c: SSLCodesVerifyClient */

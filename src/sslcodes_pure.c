@@ -22,6 +22,8 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
 
 #include "sslcodes_pure.h"
 
@@ -111,6 +113,137 @@ sslcodes_first_e sslcodes_classify(const unsigned char *buf, size_t len,
         return final ? SSLCODES_FIRST_UNKNOWN : SSLCODES_FIRST_MORE;
     }
     return sslcodes_by_first_byte(buf[skip]);
+}
+
+/* --- PROXY protocol destination ------------------------------------------ */
+
+/* A port in decimal, as v1 writes it: -1 unless 0..65535. */
+static long sslcodes_v1_port(const char *s)
+{
+    long v = 0;
+    size_t i;
+
+    for (i = 0; s[i]; i++) {
+        if (i == 5 || s[i] < '0' || s[i] > '9') {
+            return -1;
+        }
+        v = v * 10 + (s[i] - '0');
+    }
+    return (i > 0 && v <= 65535) ? v : -1;
+}
+
+/* Split the NUL-terminated LINE at single spaces into exactly N fields. */
+static int sslcodes_v1_split(char *line, char **field, int n)
+{
+    int i = 0;
+
+    field[i++] = line;
+    for (; *line; line++) {
+        if (*line == ' ') {
+            if (i == n) {
+                return 0;
+            }
+            *line = '\0';
+            field[i++] = line + 1;
+        }
+    }
+    return i == n;
+}
+
+/* "PROXY TCP4|TCP6 src dst sport dport\r\n", HLEN bytes in all.  Every
+ * field must be well formed, as mod_remoteip wants the source ones to be;
+ * "UNKNOWN" may be followed by anything. */
+static void sslcodes_v1_dest(const unsigned char *buf, size_t hlen,
+                             sslcodes_proxy_dst *out)
+{
+    char line[SSLCODES_PROXY_V1_MAX];
+    char *f[5];
+    unsigned char src[16];
+    size_t n = hlen - sizeof(sslcodes_proxy_v1) - 2, i;
+    long sport, dport;
+    int af;
+
+    for (i = 0; i < n; i++) {
+        line[i] = (char)buf[sizeof(sslcodes_proxy_v1) + i];
+        if (line[i] < 0x20 || line[i] > 0x7e) {
+            return;
+        }
+    }
+    line[n] = '\0';
+    if (!sslcodes_v1_split(line, f, 5)) {
+        return;
+    }
+    if (strcmp(f[0], "TCP4") == 0) {
+        af = AF_INET;
+    }
+    else if (strcmp(f[0], "TCP6") == 0) {
+        af = AF_INET6;
+    }
+    else {
+        return;
+    }
+    sport = sslcodes_v1_port(f[3]);
+    dport = sslcodes_v1_port(f[4]);
+    if (inet_pton(af, f[1], src) != 1 || inet_pton(af, f[2], out->addr) != 1
+        || sport < 0 || dport <= 0) {
+        memset(out->addr, 0, sizeof(out->addr));
+        return;
+    }
+    out->family = af == AF_INET ? SSLCODES_PROXY_TCP4 : SSLCODES_PROXY_TCP6;
+    out->port = (unsigned)dport;
+}
+
+/* v2: after the 16-byte header come the source and destination addresses,
+ * then the source and destination ports, in network order.  Only the PROXY
+ * command (not LOCAL) over TCP carries a destination. */
+static void sslcodes_v2_dest(const unsigned char *buf, size_t hlen,
+                             sslcodes_proxy_dst *out)
+{
+    const unsigned char *a = buf + SSLCODES_PROXY_V2_HDR;
+    size_t alen = hlen - SSLCODES_PROXY_V2_HDR, asize;
+    sslcodes_proxy_family_e family;
+
+    if ((buf[12] & 0x0F) != 0x01) {
+        return;
+    }
+    if (buf[13] == 0x11) {
+        family = SSLCODES_PROXY_TCP4;
+        asize = 4;
+    }
+    else if (buf[13] == 0x21) {
+        family = SSLCODES_PROXY_TCP6;
+        asize = 16;
+    }
+    else {
+        return;
+    }
+    if (alen < 2 * asize + 4) {
+        return;
+    }
+    out->port = (unsigned)a[2 * asize + 2] << 8 | a[2 * asize + 3];
+    if (out->port) {
+        out->family = family;
+        memcpy(out->addr, a + asize, asize);
+    }
+}
+
+size_t sslcodes_proxy_dest(const unsigned char *buf, size_t len,
+                           sslcodes_proxy_dst *out)
+{
+    size_t need, hlen = len ? sslcodes_proxy_len(buf, len, &need) : 0;
+
+    memset(out, 0, sizeof(*out));
+    if (hlen == 0 || hlen == (size_t)-1 || hlen > len) {
+        return 0;
+    }
+    out->header_len = hlen;
+    if (buf[0] == 'P') {
+        sslcodes_v1_dest(buf, hlen, out);
+    }
+    else {
+        sslcodes_v2_dest(buf, hlen, out);
+    }
+    return hlen;
 }
 
 /* --- SSLCodesErrorDocument ------------------------------------------------ */

@@ -51,6 +51,33 @@ typedef enum {
 sslcodes_first_e sslcodes_classify(const unsigned char *buf, size_t len,
                                    int final, size_t *need);
 
+/* --- PROXY protocol destination ------------------------------------------ */
+
+typedef enum {
+    SSLCODES_PROXY_NONE = 0,  /* none given: the connection's own applies */
+    SSLCODES_PROXY_TCP4,
+    SSLCODES_PROXY_TCP6
+} sslcodes_proxy_family_e;
+
+/* Where the client connected to, as the load balancer reports it. */
+typedef struct {
+    size_t header_len;               /* bytes of the PROXY header         */
+    sslcodes_proxy_family_e family;  /* of the destination                */
+    unsigned char addr[16];          /* network order; TCP4 uses 4 bytes  */
+    unsigned port;                   /* 1..65535; 0 when family is NONE   */
+} sslcodes_proxy_dst;
+
+/*
+ * The destination address and port of the PROXY v1 or v2 header at the
+ * start of the LEN bytes at BUF; the bytes after the header are not looked
+ * at.  A v2 LOCAL command, v1 UNKNOWN, another family or a malformed
+ * header give SSLCODES_PROXY_NONE.  Returns the header's length, as
+ * sslcodes_classify() skips it, or 0 when BUF does not start with a whole
+ * PROXY header; out->header_len is the same.
+ */
+size_t sslcodes_proxy_dest(const unsigned char *buf, size_t len,
+                           sslcodes_proxy_dst *out);
+
 /* --- SSLCodesErrorDocument arguments ------------------------------------- */
 
 #define SSLCODES_CODE_MIN 494

@@ -203,7 +203,7 @@ static const char *sslcodes_https_url(request_rec *r)
 {
     const char *host = sslcodes_host(r);
     const char *target = sslcodes_original(r)->unparsed_uri;
-    apr_port_t port = r->connection->local_addr->port;
+    apr_port_t port = sslcodes_client_port(r->connection);
     apr_size_t len;
     char *loc;
 

@@ -10,7 +10,7 @@ use IO::Socket::SSL;
 use Time::HiRes qw(sleep);
 use SSLCodesTest;
 
-plan tests => 18;
+plan tests => 30;
 
 my $port = port('tls_proxy');
 
@@ -69,3 +69,38 @@ my $c = curl('--haproxy-protocol', '--http1.1', "https://localhost:$port/ok.html
 ok t_cmp($c->{status}, 200, 'curl --haproxy-protocol over TLS: 200');
 $c = curl('--haproxy-protocol', "http://localhost:$port/x");
 ok t_cmp($c->{status}, 497, 'curl --haproxy-protocol plain: 497');
+
+# The https action names the port from the PROXY header's destination:
+# the load balancer's, where the client connected.  None (v1 UNKNOWN, v2
+# LOCAL) leaves this server's own port.  (mod_remoteip reads at least 16
+# bytes of a v1 header, so the bare 15-byte "PROXY UNKNOWN" line fails
+# there.)
+my $https = port('tls_proxy_https');
+sub v2dst {
+    my ($fam, $src, $dst, $dport) = @_;
+    my $addr = $src . $dst . pack('nn', 40000, $dport);
+    return "\r\n\r\n\0\r\nQUIT\n" . pack('CCn', 0x21, $fam, length $addr) . $addr;
+}
+my @headers = (
+    ['v1 TCP4', "PROXY TCP4 192.0.2.30 198.51.100.1 40000 8600\r\n", 8600],
+    ['v1 TCP6', "PROXY TCP6 2001:db8::30 2001:db8::1 40000 443\r\n", ''],
+    ['v1 UNKNOWN', "PROXY UNKNOWN 192.0.2.30 198.51.100.1 1 8600\r\n", ":$https"],
+    ['v2 TCP4', v2dst(0x11, pack('C4', 192, 0, 2, 30), pack('C4', 198, 51, 100, 1), 8601), 8601],
+    ['v2 TCP6', v2dst(0x21, "\x20\x01\x0d\xb8" . "\0" x 11 . "\x30",
+                      "\x20\x01\x0d\xb8" . "\0" x 11 . "\x01", 8602), 8602],
+    ['v2 LOCAL', "\r\n\r\n\0\r\nQUIT\n\x20\x00\x00\x00", ":$https"],
+);
+for my $h (@headers) {
+    my ($name, $header, $port) = @$h;
+    $port = ":$port" if $port =~ /^\d/;
+    my $req = "GET /a?b=c HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    for my $split (0, 1) {
+        my ($raw) = raw_request($https, $split ? [[$header, 0], [$req, 0.3]]
+                                               : $header . $req);
+        my $r = parse_response($raw);
+        ok t_cmp("$r->{status} " . ($r->{headers}{location} // ''),
+                 "301 https://localhost$port/a?b=c",
+                 "$name, https action" . ($split ? ', separate segment' : '')
+                 . ": the client's port");
+    }
+}

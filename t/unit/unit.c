@@ -21,6 +21,8 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
 
 #include "sslcodes_pure.h"
 
@@ -116,6 +118,142 @@ static void test_classify(void)
     classify("CRLF then GET: plain", "\r\n\r\nGET", 7, 0,
              SSLCODES_FIRST_PLAIN, 0);
     (void)n;
+}
+
+/* The destination a PROXY header reports: WANT_ADDR is text, or NULL. */
+static void dest(const char *name, const void *buf, size_t len,
+                 size_t want_len, sslcodes_proxy_family_e want_family,
+                 const char *want_addr, unsigned want_port)
+{
+    sslcodes_proxy_dst d;
+    unsigned char addr[16] = { 0 };
+    size_t got = sslcodes_proxy_dest(buf, len, &d);
+    int af = want_family == SSLCODES_PROXY_TCP6 ? AF_INET6 : AF_INET;
+
+    if (want_addr) {
+        inet_pton(af, want_addr, addr);
+    }
+    ok(got == want_len && d.header_len == want_len
+       && d.family == want_family && d.port == want_port
+       && memcmp(d.addr, addr, sizeof(addr)) == 0, name);
+    if (got != want_len || d.family != want_family || d.port != want_port) {
+        printf("# got len %zu family %d port %u, want %zu %d %u\n", got,
+               d.family, d.port, want_len, want_family, want_port);
+    }
+}
+
+/* A PROXY v2 header for COMMAND and FAM, with ALEN bytes of addresses:
+ * source ::1 / 127.0.0.1 port 40000, destination DST port PORT. */
+static size_t v2addr(unsigned char *buf, unsigned command, unsigned fam,
+                     const char *dst, unsigned port, size_t alen)
+{
+    size_t asize = fam >> 4 == 2 ? 16 : 4;
+    unsigned char *a = buf + 16;
+
+    v2(buf, 0x20 | command, (unsigned)alen);
+    buf[13] = (unsigned char)fam;
+    memset(a, 0, alen);
+    inet_pton(asize == 16 ? AF_INET6 : AF_INET, asize == 16 ? "::1"
+              : "127.0.0.1", a);
+    inet_pton(asize == 16 ? AF_INET6 : AF_INET, dst, a + asize);
+    a[2 * asize] = 40000 >> 8;
+    a[2 * asize + 1] = 40000 & 0xff;
+    a[2 * asize + 2] = (unsigned char)(port >> 8);
+    a[2 * asize + 3] = (unsigned char)(port & 0xff);
+    return 16 + alen;
+}
+
+#define V1(s) s, sizeof(s) - 1
+
+static void test_proxy_dest(void)
+{
+    unsigned char buf[2048];
+    size_t n;
+    const char *tcp4 = "PROXY TCP4 192.0.2.1 198.51.100.7 40000 8600\r\n";
+
+    dest("v1 TCP4", V1("PROXY TCP4 192.0.2.1 198.51.100.7 40000 8600\r\n"),
+         46, SSLCODES_PROXY_TCP4, "198.51.100.7", 8600);
+    memcpy(buf, tcp4, 46);
+    memcpy(buf + 46, "GET / HTTP/1.1\r\n", 16);
+    dest("v1 TCP4, request after it", buf, 62, 46, SSLCODES_PROXY_TCP4,
+         "198.51.100.7", 8600);
+    dest("v1 TCP6", V1("PROXY TCP6 2001:db8::1 2001:db8::2 1 443\r\n"), 42,
+         SSLCODES_PROXY_TCP6, "2001:db8::2", 443);
+    dest("v1 largest", V1("PROXY TCP6 ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
+                          " ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff 65535"
+                          " 65535\r\n"), 104, SSLCODES_PROXY_TCP6,
+         "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 65535);
+    dest("v1 UNKNOWN", V1("PROXY UNKNOWN\r\n"), 15, SSLCODES_PROXY_NONE,
+         NULL, 0);
+    dest("v1 UNKNOWN with addresses",
+         V1("PROXY UNKNOWN 192.0.2.1 192.0.2.2 1 2\r\n"), 39,
+         SSLCODES_PROXY_NONE, NULL, 0);
+    dest("v1 port 0", V1("PROXY TCP4 192.0.2.1 192.0.2.2 1 0\r\n"), 36,
+         SSLCODES_PROXY_NONE, NULL, 0);
+    dest("v1 port 65536", V1("PROXY TCP4 192.0.2.1 192.0.2.2 1 65536\r\n"),
+         40, SSLCODES_PROXY_NONE, NULL, 0);
+    dest("v1 port with a sign", V1("PROXY TCP4 192.0.2.1 192.0.2.2 1 +80\r\n"),
+         38, SSLCODES_PROXY_NONE, NULL, 0);
+    dest("v1 bad address", V1("PROXY TCP4 192.0.2.1 192.0.2.256 1 80\r\n"),
+         39, SSLCODES_PROXY_NONE, NULL, 0);
+    dest("v1 bad source", V1("PROXY TCP4 192.0.2 192.0.2.2 1 80\r\n"),
+         35, SSLCODES_PROXY_NONE, NULL, 0);
+    dest("v1 TCP4 with IPv6", V1("PROXY TCP4 ::1 ::2 1 80\r\n"), 25,
+         SSLCODES_PROXY_NONE, NULL, 0);
+    dest("v1 two spaces", V1("PROXY TCP4 192.0.2.1  192.0.2.2 1 80\r\n"),
+         38, SSLCODES_PROXY_NONE, NULL, 0);
+    dest("v1 a field too many",
+         V1("PROXY TCP4 192.0.2.1 192.0.2.2 1 80 9\r\n"), 39,
+         SSLCODES_PROXY_NONE, NULL, 0);
+    dest("v1 a field short", V1("PROXY TCP4 192.0.2.1 192.0.2.2 1\r\n"), 34,
+         SSLCODES_PROXY_NONE, NULL, 0);
+    dest("v1 TCP5", V1("PROXY TCP5 192.0.2.1 192.0.2.2 1 80\r\n"), 37,
+         SSLCODES_PROXY_NONE, NULL, 0);
+    dest("v1 control byte", V1("PROXY TCP4 192.0.2.1 192.0.2.2 1 80\t\r\n"),
+         38, SSLCODES_PROXY_NONE, NULL, 0);
+    dest("v1 empty", V1("PROXY \r\n"), 8, SSLCODES_PROXY_NONE, NULL, 0);
+    dest("v1 without its CRLF yet", tcp4, 45, 0, SSLCODES_PROXY_NONE, NULL,
+         0);
+    dest("no header", V1("GET / HTTP/1.1\r\n"), 0, SSLCODES_PROXY_NONE, NULL,
+         0);
+    dest("TLS", "\x16\x03\x01", 3, 0, SSLCODES_PROXY_NONE, NULL, 0);
+    dest("nothing", "", 0, 0, SSLCODES_PROXY_NONE, NULL, 0);
+
+    n = v2addr(buf, 1, 0x11, "198.51.100.7", 8600, 12);
+    dest("v2 TCP4", buf, n, 28, SSLCODES_PROXY_TCP4, "198.51.100.7", 8600);
+    buf[n] = 0x16;
+    dest("v2 TCP4, TLS after it", buf, n + 1, 28, SSLCODES_PROXY_TCP4,
+         "198.51.100.7", 8600);
+    classify("v2 TCP4: classify skips the same bytes", buf, n, 0,
+             SSLCODES_FIRST_MORE, n + 1);
+    dest("v2 TCP4, one byte short", buf, n - 1, 0, SSLCODES_PROXY_NONE, NULL,
+         0);
+    n = v2addr(buf, 1, 0x21, "2001:db8::2", 443, 36);
+    dest("v2 TCP6", buf, n, 52, SSLCODES_PROXY_TCP6, "2001:db8::2", 443);
+    n = v2addr(buf, 1, 0x11, "192.0.2.2", 443, 12 + 9);
+    dest("v2 TCP4 with TLVs", buf, n, 37, SSLCODES_PROXY_TCP4, "192.0.2.2",
+         443);
+    n = v2addr(buf, 0, 0x11, "192.0.2.2", 443, 12);
+    dest("v2 LOCAL", buf, n, 28, SSLCODES_PROXY_NONE, NULL, 0);
+    n = v2addr(buf, 1, 0x12, "192.0.2.2", 443, 12);
+    dest("v2 UDP", buf, n, 28, SSLCODES_PROXY_NONE, NULL, 0);
+    n = v2addr(buf, 1, 0x31, "192.0.2.2", 443, 12);
+    dest("v2 UNIX", buf, n, 28, SSLCODES_PROXY_NONE, NULL, 0);
+    n = v2addr(buf, 1, 0x11, "192.0.2.2", 0, 12);
+    dest("v2 port 0", buf, n, 28, SSLCODES_PROXY_NONE, NULL, 0);
+    n = v2addr(buf, 2, 0x11, "192.0.2.2", 443, 12);
+    dest("v2 unknown command", buf, n, 28, SSLCODES_PROXY_NONE, NULL, 0);
+    v2(buf, 0x21, 11);
+    dest("v2 TCP4, addresses cut short", buf, 27, 27, SSLCODES_PROXY_NONE,
+         NULL, 0);
+    n = v2addr(buf, 1, 0x21, "2001:db8::2", 443, 36);
+    buf[15] = 35;
+    dest("v2 TCP6, addresses cut short", buf, n, 51, SSLCODES_PROXY_NONE,
+         NULL, 0);
+    n = v2addr(buf, 1, 0x11, "192.0.2.2", 443, 12);
+    buf[12] = 0x11;
+    dest("v2 with version 1: no header", buf, n, 0, SSLCODES_PROXY_NONE,
+         NULL, 0);
 }
 
 static void action(const char *name, int argc, const char *const *argv,
@@ -296,6 +434,7 @@ static void test_https_location(void)
 int main(void)
 {
     test_classify();
+    test_proxy_dest();
     test_action();
     test_host();
     test_request_uri();
