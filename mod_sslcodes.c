@@ -203,11 +203,12 @@ static const char *sslcodes_set_peek_timeout(cmd_parms *cmd, void *dc,
 }
 
 /* mod_ssl's client-CA lines, SSLCACertificateFile, SSLCACertificatePath,
- * SSLCARevocationFile, SSLCARevocationPath, SSLVerifyDepth and
- * SSLCARevocationCheck, kept as written: two name-based vhosts with the
+ * SSLCARevocationFile, SSLCARevocationPath, SSLVerifyDepth,
+ * SSLCARevocationCheck and its own SSLVerifyClient, kept as written: two name-based vhosts with the
  * same lines trust the same client certificates.  cmd->info is the slot. */
 #define SSLCODES_TRUST_DEPTH 4
 #define SSLCODES_TRUST_CRL_CHECK 5
+#define SSLCODES_TRUST_MODSSL_VERIFY 6
 
 static const char *sslcodes_note_trust(cmd_parms *cmd, void *dc,
                                        const char *args)
@@ -380,6 +381,10 @@ static const command_rec sslcodes_cmds[] = {
     AP_INIT_RAW_ARGS("SSLCARevocationPath", sslcodes_note_trust,
                      (void *)3, RSRC_CONF,
                      "mod_ssl's directive; mod_sslcodes compares it"),
+    AP_INIT_RAW_ARGS("SSLVerifyClient", sslcodes_note_trust,
+                     (void *)SSLCODES_TRUST_MODSSL_VERIFY,
+                     RSRC_CONF | OR_AUTHCFG,
+                     "mod_ssl's directive; mod_sslcodes compares it"),
     AP_INIT_RAW_ARGS("RequestReadTimeout", sslcodes_note_reqtimeout, NULL,
                      RSRC_CONF,
                      "mod_reqtimeout's directive; mod_sslcodes reads its "
@@ -524,6 +529,63 @@ static int sslcodes_check_load_order(server_rec *main_s)
     return OK;
 }
 
+static int sslcodes_same_trust(const sslcodes_srv_conf *a,
+                               const sslcodes_srv_conf *b)
+{
+    int i;
+
+    for (i = 0; i < SSLCODES_NTRUST; i++) {
+        if (!(a->trust[i] == b->trust[i]
+              || (a->trust[i] && b->trust[i]
+                  && strcmp(a->trust[i], b->trust[i]) == 0))) {
+            return 0;
+        }
+    }
+    return a->verify == b->verify;
+}
+
+/*
+ * mod_ssl ties a TLS session to its virtual host by a session id context
+ * made of ServerName and port, so two TLS vhosts with the same pair share
+ * sessions: a client verified by one resumes, verified, in the other,
+ * whatever the other's CAs.  Where client certificates are checked by this
+ * module, such vhosts must trust the same certificates, or have names of
+ * their own.
+ */
+static int sslcodes_check_session_contexts(server_rec *main_s)
+{
+    server_rec *a, *b;
+    const sslcodes_srv_conf *ca, *cb;
+
+    for (a = main_s; a; a = a->next) {
+        ca = sslcodes_srv(a);
+        if (!ca->is_tls) {
+            continue;
+        }
+        for (b = a->next; b; b = b->next) {
+            cb = sslcodes_srv(b);
+            if (!cb->is_tls || a->port != b->port
+                || strcasecmp(a->server_hostname, b->server_hostname) != 0
+                || (ca->verify == SSLCODES_VERIFY_OFF
+                    && cb->verify == SSLCODES_VERIFY_OFF)
+                || sslcodes_same_trust(ca, cb)) {
+                continue;
+            }
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, b, SSLCODES_LOGNO(0007)
+                         "SSLCodesVerifyClient: virtual hosts defined at "
+                         "%s:%d and %s:%d share ServerName %s:%u, and so "
+                         "mod_ssl's TLS session id context, but check client "
+                         "certificates differently: a session verified by "
+                         "one would resume in the other.  Give each its own "
+                         "ServerName", a->defn_name, a->defn_line_number,
+                         b->defn_name, b->defn_line_number,
+                         a->server_hostname, a->port);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    return OK;
+}
+
 static int sslcodes_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                 apr_pool_t *ptemp, server_rec *main_s)
 {
@@ -536,7 +598,8 @@ static int sslcodes_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         sslcodes_resolve_defaults(s, sslcodes_srv(s));
     }
     sslcodes_derive(main_s);
-    if (sslcodes_check_load_order(main_s) != OK) {
+    if (sslcodes_check_load_order(main_s) != OK
+        || sslcodes_check_session_contexts(main_s) != OK) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     sslcodes_status_post_config(main_s);
@@ -600,6 +663,10 @@ static void sslcodes_register_hooks(apr_pool_t *p)
     ap_hook_expr_lookup(sslcodes_verify_expr_lookup, NULL, before_ssl,
                         APR_HOOK_MIDDLE);
     ap_hook_expr_lookup(sslcodes_expr_lookup, NULL, NULL, APR_HOOK_MIDDLE);
+
+    /* Before mod_log_config writes %>s: see sslcodes_log_transaction(). */
+    ap_hook_log_transaction(sslcodes_log_transaction, NULL, NULL,
+                            APR_HOOK_REALLY_FIRST);
     APR_REGISTER_OPTIONAL_FN(sslcodes_conn_status);
 
     /* mod_status's optional hook, and the counters' reset on a full

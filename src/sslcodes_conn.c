@@ -260,7 +260,13 @@ static apr_status_t sslcodes_first_filter(ap_filter_t *f,
                               readbytes > 1 ? 1 : readbytes);
     }
     rv = ap_get_brigade(f->next, bb, mode, block, readbytes);
-    if (cc->first_done || rv != APR_SUCCESS || APR_BRIGADE_EMPTY(bb)) {
+    if (cc->first_done || rv != APR_SUCCESS) {
+        return rv;
+    }
+    /* mod_ssl makes the handshake in an AP_MODE_INIT read, which brings
+     * no data: its success is the end of the handshake. */
+    if (APR_BRIGADE_EMPTY(bb) && !(mode == AP_MODE_INIT
+                                   && cc->first == SSLCODES_CONN_TLS)) {
         return rv;
     }
     if (cc->first == SSLCODES_CONN_PLAIN) {

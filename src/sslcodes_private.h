@@ -61,7 +61,7 @@ typedef enum {
 
 /* The mod_ssl directives that decide which client certificates a virtual
  * host trusts; two vhosts with the same lines trust the same ones. */
-#define SSLCODES_NTRUST 6
+#define SSLCODES_NTRUST 7
 
 /* One SSLCodesErrorDocument line, shared by the codes it names. */
 typedef struct {
@@ -146,6 +146,7 @@ const char *sslcodes_verify_error_text(apr_pool_t *p, long err);
 
 /* sslcodes_response.c: the answers and their error documents */
 int sslcodes_post_read_request(request_rec *r);
+int sslcodes_log_transaction(request_rec *r);
 int sslcodes_expr_lookup(ap_expr_lookup_parms *parms);
 const char *sslcodes_check_status(int status);
 

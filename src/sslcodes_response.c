@@ -569,3 +569,27 @@ int sslcodes_post_read_request(request_rec *r)
     }
     return sslcodes_answer_certificate(r, cc);
 }
+
+/*
+ * When a local SSLCodesErrorDocument fails (missing, denied), core sends
+ * the answered request's own page with its status, but the access log
+ * reads the last request of the chain, the failed document.  Make that
+ * say what went on the wire.
+ */
+int sslcodes_log_transaction(request_rec *r)
+{
+    sslcodes_req *rq = ap_get_module_config(r->request_config,
+                                            &sslcodes_module);
+    request_rec *last = r;
+
+    if (!rq || !r->next) {
+        return DECLINED;
+    }
+    while (last->next) {
+        last = last->next;
+    }
+    if (last->status != rq->status && ap_is_HTTP_ERROR(last->status)) {
+        last->status = rq->status;
+    }
+    return DECLINED;
+}

@@ -11,7 +11,7 @@ use IO::Socket::SSL;
 use Time::HiRes qw(time sleep);
 use SSLCodesTest;
 
-plan tests => 33;
+plan tests => 36;
 
 my $t = t_dir();
 
@@ -142,6 +142,16 @@ use IO::Select;
     $took = hold(port('fc_handshake'), 'P');
     ok t_cmp($took > 1.2 && $took < 3.5 ? 'bounded' : $took, 'bounded',
              "8: RequestReadTimeout handshake=2 bounds the wait (took $took)");
+    # The bound ends with the handshake: an idle TLS connection (a
+    # browser's preconnect) then waits under mod_reqtimeout's header=.
+    my $tls = IO::Socket::SSL->new(PeerAddr => '127.0.0.1',
+        PeerPort => port('fc_handshake'), SSL_verify_mode => SSL_VERIFY_NONE,
+        SSL_hostname => 'localhost') or die "TLS: $SSL_ERROR";
+    sleep 3;
+    print $tls "GET /ok.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    my $idle = do { local $/; <$tls> } // '';
+    ok t_cmp(substr($idle, 0, 15), 'HTTP/1.1 200 OK',
+             '8: idle for longer than handshake= after the handshake: served');
     my $r = parse_response(scalar raw_request(port('fc_timeout'),
         [["GET /ok.html HTTP/1.1\r\n", 0], ["Host: localhost\r\n\r\n", 0.3]]));
     ok t_cmp($r->{status}, 497, '8: a client within the bound gets its 497');
@@ -166,6 +176,18 @@ use IO::Select;
     my $r = curl('--http1.1', '--cert', "$t/pki/client-valid.pem",
                  "https://localhost:$on/ok.html");
     ok t_cmp($r->{status}, 200, '3: control: a valid certificate is served');
+}
+
+# A local SSLCodesErrorDocument that fails (SSLRequireSSL on a plain
+# connection): the wire and the access log say the same status.
+{
+    my $amark = access_mark();
+    my $r = parse_response(scalar raw_request(port('tls_requiressl'),
+        "GET /logged?f3 HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+    ok t_cmp($r->{status}, 497, 'failed document: 497 on the wire');
+    ok t_cmp(wait_log($amark, qr/logged\?f3/, 'access'),
+             qr/"GET \/logged\?f3 HTTP\/1\.1" 497 /,
+             'failed document: the access log says 497 too');
 }
 
 # HTTP/2: a stream that mod_http2 rejects (a header over the limit) on a
