@@ -305,6 +305,10 @@ static apr_status_t sslcodes_drop(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     apr_bucket *b, *next;
 
+    /* The log's %b speaks of what went out: nothing. */
+    if (f->r) {
+        f->r->bytes_sent = 0;
+    }
     for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb); b = next) {
         next = APR_BUCKET_NEXT(b);
         if (!(f->c->master && APR_BUCKET_IS_EOS(b))) {
