@@ -18,7 +18,7 @@ my $cookie = "Cookie: c=" . ('B' x 600) . "\r\n";
 my $many = join '', map { "X-F$_: v\r\n" } 1 .. 12;
 my $native_page = '<html><body>Request Header Or Cookie Too Large</body></html>';
 
-plan tests => 68;
+plan tests => 70;
 
 unlink "$t/logs/marks";
 
@@ -144,6 +144,14 @@ for my $case ([field => $big], [count => $many], [none => '']) {
     ok t_cmp(parse_response($out)->{status}, $want,
              "TLS without a certificate, $case->[0]: $want");
 }
+
+# HTTP/2: mod_http2's 431 for the same limits becomes 494; the
+# connection stays up for the next stream.
+my $a = 'A' x 600;
+my $out = `nghttp -v -H 'x-big: $a' https://127.0.0.1:$tls/ok.html 2>&1`;
+ok t_cmp($out, qr/recv \(stream_id=13\) :status: 494/, 'HTTP/2, long field: 494');
+ok t_cmp($out, qr/Request Header Or Cookie Too Large/, 'HTTP/2: the page')
+    or print "# $out\n";
 
 # No unexpected error or warning lines.
 my @bad = bad_log_lines(log_since($mark));
