@@ -67,6 +67,8 @@ static void *sslcodes_create_srv(apr_pool_t *p, server_rec *s)
     sc->verify_depth = SSLCODES_UNSET;
     sc->crl_optional = SSLCODES_UNSET;
     sc->handshake_timeout = SSLCODES_UNSET;
+    sc->header_too_large = SSLCODES_UNSET;
+    sc->client_closed = SSLCODES_UNSET;
     /* action: NULL is unset, and so is trust: NULL. */
     return sc;
 }
@@ -87,6 +89,8 @@ static void *sslcodes_merge_srv(apr_pool_t *p, void *basev, void *addv)
     SSLCODES_MERGE(verify_depth);
     SSLCODES_MERGE(crl_optional);
     SSLCODES_MERGE(handshake_timeout);
+    SSLCODES_MERGE(header_too_large);
+    SSLCODES_MERGE(client_closed);
     /* Error documents are inherited code by code, as mod_ssl inherits
      * each of its client-CA lines. */
     for (i = 0; i < SSLCODES_NCODES; i++) {
@@ -127,6 +131,12 @@ static void sslcodes_resolve_defaults(server_rec *s, sslcodes_srv_conf *sc)
     if (sc->crl_optional == SSLCODES_UNSET) {
         sc->crl_optional = 0;
     }
+    if (sc->header_too_large == SSLCODES_UNSET) {
+        sc->header_too_large = 0;
+    }
+    if (sc->client_closed == SSLCODES_UNSET) {
+        sc->client_closed = 0;
+    }
 }
 
 /* --- Directives ---------------------------------------------------------- */
@@ -135,6 +145,22 @@ static const char *sslcodes_set_enabled(cmd_parms *cmd, void *dc, int on)
 {
     (void)dc;
     sslcodes_srv(cmd->server)->enabled = on;
+    return NULL;
+}
+
+static const char *sslcodes_set_header_too_large(cmd_parms *cmd, void *dc,
+                                                 int on)
+{
+    (void)dc;
+    sslcodes_srv(cmd->server)->header_too_large = on;
+    return NULL;
+}
+
+static const char *sslcodes_set_client_closed(cmd_parms *cmd, void *dc,
+                                              int on)
+{
+    (void)dc;
+    sslcodes_srv(cmd->server)->client_closed = on;
     return NULL;
 }
 
@@ -352,8 +378,8 @@ static const command_rec sslcodes_cmds[] = {
     AP_INIT_RAW_ARGS("SSLCodesErrorDocument", sslcodes_set_error_document,
                      NULL, RSRC_CONF,
                      "CODE... [=STATUS] ACTION: codes 494 to 497; ACTION is "
-                     "a local URL, an external URL, \"text\", default, or "
-                     "https (497 only)"),
+                     "a local URL, an external URL, \"text\", default, "
+                     "close (send nothing), or https (497 only)"),
     AP_INIT_TAKE1("SSLCodesWireStatus", sslcodes_set_wire, NULL, RSRC_CONF,
                   "native or nginx: send 49x itself, or 400 Bad Request as "
                   "nginx does (default native)"),
@@ -361,6 +387,14 @@ static const command_rec sslcodes_cmds[] = {
                   RSRC_CONF,
                   "Seconds (or e.g. 500ms) to wait for a new connection's "
                   "first bytes (default: the Timeout of the virtual host)"),
+    AP_INIT_FLAG("SSLCodesHeaderTooLarge", sslcodes_set_header_too_large,
+                 NULL, RSRC_CONF,
+                 "On or Off: answer a header field over LimitRequestFieldSize, "
+                 "or more than LimitRequestFields, with 494 (default Off)"),
+    AP_INIT_FLAG("SSLCodesClientClosed", sslcodes_set_client_closed, NULL,
+                 RSRC_CONF,
+                 "On or Off: log 499 and send nothing when the client closed "
+                 "before the response (default Off)"),
     /* Not the module's own: see sslcodes_note_verify_depth() and
      * sslcodes_note_trust(). */
     AP_INIT_TAKE1("SSLVerifyDepth", sslcodes_note_verify_depth,
@@ -668,6 +702,9 @@ static void sslcodes_register_hooks(apr_pool_t *p)
     ap_hook_log_transaction(sslcodes_log_transaction, NULL, NULL,
                             APR_HOOK_REALLY_FIRST);
     APR_REGISTER_OPTIONAL_FN(sslcodes_conn_status);
+
+    /* 494, 444 and 499 (see sslcodes_limits.c). */
+    sslcodes_limits_register();
 
     /* mod_status's optional hook, and the counters' reset on a full
      * restart (see sslcodes_status.c). */

@@ -79,6 +79,8 @@ typedef struct {
     int crl_optional;                 /* ... and no_crl_for_cert_ok       */
     const char *trust[SSLCODES_NTRUST]; /* mod_ssl's client-CA lines, read */
     apr_interval_time_t handshake_timeout; /* RequestReadTimeout handshake= */
+    int header_too_large;             /* SSLCodesHeaderTooLarge           */
+    int client_closed;                /* SSLCodesClientClosed             */
 
     /* Derived at startup, never merged. */
     int is_tls;                       /* mod_ssl set this server up       */
@@ -147,8 +149,17 @@ const char *sslcodes_verify_error_text(apr_pool_t *p, long err);
 /* sslcodes_response.c: the answers and their error documents */
 int sslcodes_post_read_request(request_rec *r);
 int sslcodes_log_transaction(request_rec *r);
+sslcodes_req *sslcodes_new_req(request_rec *r, int code);
+int sslcodes_answer(request_rec *r, sslcodes_req *rq, const char *event);
 int sslcodes_expr_lookup(ap_expr_lookup_parms *parms);
 const char *sslcodes_check_status(int status);
+
+/* sslcodes_limits.c: nginx's other codes, 494 (SSLCodesHeaderTooLarge),
+ * 444 (no answer at all) and 499 (SSLCodesClientClosed) */
+#define SSLCODES_CLOSE 444
+#define SSLCODES_CLIENT_CLOSED 499
+void sslcodes_limits_register(void);
+int sslcodes_limits_redirect(request_rec *r);
 
 /* sslcodes_status.c: answer counters, shared by all children, shown by
  * mod_status.  CODE is what the request earned, not what went on the

@@ -314,6 +314,12 @@ static const char *sslcodes_action_check(const sslcodes_action_spec *a)
             return "a redirect takes =301, =302, =303, =307 or =308";
         }
         break;
+    case SSLCODES_ACT_CLOSE:
+        /* Nothing is sent, so there is no status to send. */
+        if (a->status) {
+            return "'close' sends nothing and takes no =STATUS";
+        }
+        break;
     default:
         if (a->status && !sslcodes_is_page_status(a->status)) {
             return "=STATUS with a local URL, text or 'default' must be "
@@ -369,6 +375,9 @@ const char *sslcodes_action_parse(int argc, const char *const *argv,
     else if (!quoted[i] && strcmp(w, "https") == 0) {
         out->kind = SSLCODES_ACT_HTTPS;
     }
+    else if (!quoted[i] && strcmp(w, "close") == 0) {
+        out->kind = SSLCODES_ACT_CLOSE;
+    }
     else if (w[0] == '/') {
         out->kind = SSLCODES_ACT_LOCAL;
     }
@@ -378,7 +387,8 @@ const char *sslcodes_action_parse(int argc, const char *const *argv,
     else {
         out->kind = SSLCODES_ACT_TEXT;
     }
-    if (out->kind != SSLCODES_ACT_DEFAULT && out->kind != SSLCODES_ACT_HTTPS) {
+    if (out->kind != SSLCODES_ACT_DEFAULT && out->kind != SSLCODES_ACT_HTTPS
+        && out->kind != SSLCODES_ACT_CLOSE) {
         out->arg = w;
         out->is_expr = strstr(w, "%{") != NULL;
     }

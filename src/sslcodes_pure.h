@@ -89,20 +89,23 @@ typedef enum {
     SSLCODES_ACT_LOCAL,        /* internal redirect to a local URL           */
     SSLCODES_ACT_EXTERNAL,     /* Location: URL with a 3xx                   */
     SSLCODES_ACT_TEXT,         /* a literal body                             */
-    SSLCODES_ACT_HTTPS         /* the same URL over https (497 only)         */
+    SSLCODES_ACT_HTTPS,        /* the same URL over https (497 only)         */
+    SSLCODES_ACT_CLOSE         /* send nothing and close, as nginx's 444     */
 } sslcodes_act_kind_e;
 
 typedef struct {
     unsigned codes;            /* bit (code - SSLCODES_CODE_MIN) per code    */
     int status;                /* =STATUS, 0 when none was given             */
     sslcodes_act_kind_e kind;
-    const char *arg;           /* URL or text; NULL for default and https    */
+    const char *arg;           /* URL or text; NULL for default, https and
+                                * close                                      */
     int is_expr;               /* arg holds %{...}: an ap_expr string        */
 } sslcodes_action_spec;
 
 /*
  * Parse the words of one SSLCodesErrorDocument line.  QUOTED[i] says that
- * word i was written in quotes: a quoted "default" or "https" is text.  Returns
+ * word i was written in quotes: a quoted "default", "https" or "close" is
+ * text.  Returns
  * NULL on success, else a message; *bad is then the index of the word
  * at fault, or -1 when the line as a whole is wrong.
  */

@@ -26,6 +26,7 @@
 #include "http_protocol.h"
 #include "http_request.h"
 #include "http_ssl.h"
+#include "http_vhost.h"
 #include "ap_expr.h"
 
 #include "apr_strings.h"
@@ -283,6 +284,20 @@ static void sslcodes_custom_response(request_rec *r, int status,
 }
 
 /*
+ * The close action: 444, which sslcodes_limits.c turns into no answer at
+ * all.  The empty text keeps core from running a local ErrorDocument for
+ * the 500 slot that 444 shares; the request still counts as its 49x only.
+ */
+static int sslcodes_respond_close(request_rec *r, sslcodes_req *rq)
+{
+    rq->status = SSLCODES_CLOSE;
+    rq->status_line = NULL;
+    r->status_line = NULL;
+    sslcodes_custom_response(r, SSLCODES_CLOSE, "", 0);
+    return SSLCODES_CLOSE;
+}
+
+/*
  * Choose the wire status and what core's error machinery should send:
  * ap_custom_response() is request-scoped, so it beats any ErrorDocument
  * for the same status slot (a 49x shares the 500 slot in core).
@@ -294,6 +309,10 @@ static int sslcodes_respond(request_rec *r, sslcodes_req *rq,
     int status = wire == SSLCODES_WIRE_NGINX ? HTTP_BAD_REQUEST : code;
     sslcodes_act_kind_e kind = act ? act->spec.kind : SSLCODES_ACT_DEFAULT;
     const char *arg = NULL;
+
+    if (kind == SSLCODES_ACT_CLOSE) {
+        return sslcodes_respond_close(r, rq);
+    }
 
     if (act && act->spec.status) {
         status = act->spec.status;
@@ -369,8 +388,7 @@ static void sslcodes_set_env(request_rec *r, const sslcodes_req *rq)
     }
 }
 
-static int sslcodes_answer(request_rec *r, sslcodes_req *rq,
-                           const char *event)
+int sslcodes_answer(request_rec *r, sslcodes_req *rq, const char *event)
 {
     sslcodes_srv_conf *sc = sslcodes_srv(r->server);
     int code = rq->code;
@@ -442,7 +460,7 @@ static int sslcodes_carry_over(request_rec *r)
     return DECLINED;
 }
 
-static sslcodes_req *sslcodes_new_req(request_rec *r, int code)
+sslcodes_req *sslcodes_new_req(request_rec *r, int code)
 {
     sslcodes_req *rq = apr_pcalloc(r->pool, sizeof(*rq));
 
@@ -543,24 +561,61 @@ static const char *sslcodes_fail_closed(request_rec *r, sslcodes_conn *cc)
     return NULL;
 }
 
+/*
+ * An absolute-form target names the virtual host, as in nginx, also with
+ * "https://": that is the port's scheme.  Core takes the host only when
+ * the scheme is the connection's, and a plain connection's is http.
+ */
+static void sslcodes_absolute_vhost(request_rec *r)
+{
+    const char *hostname = r->hostname;
+
+    if (!r->parsed_uri.hostname || !r->parsed_uri.scheme
+        || strcasecmp(r->parsed_uri.scheme, "https") != 0) {
+        return;
+    }
+    r->hostname = r->parsed_uri.hostname;
+    ap_update_vhost_from_headers(r);
+    if (r->status != HTTP_OK) {
+        /* Not a valid host: keep what Host chose, as core would. */
+        r->status = HTTP_OK;
+        r->hostname = hostname;
+        return;
+    }
+    r->per_dir_config = r->server->lookup_defaults;
+    if (APLOGrtrace1(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "absolute-form "
+                      "target chose vhost %s", r->server->server_hostname);
+    }
+}
+
 int sslcodes_post_read_request(request_rec *r)
 {
     sslcodes_conn *cc = sslcodes_conn_get(r->connection);
     const char *why;
+    int rv;
 
-    if (!cc) {
-        return DECLINED;
-    }
+    /* 494 and 444 also apply where the module does not look at
+     * connections (see sslcodes_limits.c). */
     if (r->prev) {
         if (ap_get_module_config(r->prev->request_config, &sslcodes_module)) {
             return sslcodes_carry_over(r);
         }
+        if ((rv = sslcodes_limits_redirect(r)) != DECLINED) {
+            return rv;
+        }
+    }
+    if (!cc) {
+        return DECLINED;
+    }
+    if (r->prev) {
         if ((why = sslcodes_fail_closed(r, cc)) != NULL) {
             return sslcodes_refuse_document(r, why);
         }
         return DECLINED;
     }
     if (cc->first == SSLCODES_CONN_PLAIN) {
+        sslcodes_absolute_vhost(r);
         if (!sslcodes_srv(r->server)->enabled) {
             return sslcodes_answer_stock(r);
         }

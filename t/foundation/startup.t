@@ -9,7 +9,8 @@ use SSLCodesTest;
 
 my $top = t_dir() . '/..';
 my @directives = qw(SSLCodes SSLCodesVerifyClient SSLCodesErrorDocument
-                    SSLCodesWireStatus SSLCodesPeekTimeout);
+                    SSLCodesWireStatus SSLCodesPeekTimeout
+                    SSLCodesHeaderTooLarge SSLCodesClientClosed);
 
 sub slurp { open my $fh, '<', shift or die $!; local $/; <$fh> }
 

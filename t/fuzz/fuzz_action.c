@@ -63,8 +63,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (a.kind == SSLCODES_ACT_HTTPS && a.codes != 1u << 3) {
             abort();
         }
-        if ((a.kind == SSLCODES_ACT_DEFAULT || a.kind == SSLCODES_ACT_HTTPS)
-            != (a.arg == NULL)) {
+        if ((a.kind == SSLCODES_ACT_DEFAULT || a.kind == SSLCODES_ACT_HTTPS
+             || a.kind == SSLCODES_ACT_CLOSE) != (a.arg == NULL)) {
+            abort();
+        }
+        if (a.kind == SSLCODES_ACT_CLOSE && a.status) {
             abort();
         }
     }

@@ -325,6 +325,15 @@ static void test_action(void)
     action("=204 has no body", 3, A("497", "=204", "/x"), Q(0, 0, 0),
            "2xx", 0, 0, 0);
     action("empty", 0, A(NULL), Q(0), "at least one code", 0, 0, 0);
+    action("close", 2, A("497", "close"), Q(0, 0), NULL,
+           SSLCODES_ACT_CLOSE, C(497), 0);
+    action("close for 494 to 497", 5, A("494", "495", "496", "497", "close"),
+           Q(0, 0, 0, 0, 0), NULL, SSLCODES_ACT_CLOSE,
+           C(494) | C(495) | C(496) | C(497), 0);
+    action("quoted close is text", 2, A("496", "close"), Q(0, 1), NULL,
+           SSLCODES_ACT_TEXT, C(496), 0);
+    action("close takes no =STATUS", 3, A("497", "=403", "close"),
+           Q(0, 0, 0), "no =STATUS", 0, 0, 0);
 }
 
 static void host(const char *in, const char *want)

@@ -1,0 +1,497 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * sslcodes_limits.c: nginx's other codes.
+ *
+ *   494  a header field over LimitRequestFieldSize, or more fields than
+ *        LimitRequestFields (SSLCodesHeaderTooLarge)
+ *   444  a request whose status became 444 gets no answer at all
+ *   499  the client left before the first byte of the answer
+ *        (SSLCodesClientClosed)
+ *
+ * All three are decided where core builds or sends the answer, because
+ * httpd rejects an oversized header while reading it and runs no
+ * post_read_request hook for it, and because 444 and 499 can arise in any
+ * phase.
+ */
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_connection.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_filter.h"
+
+#include "apr_strings.h"
+
+#include <poll.h>
+
+#include "sslcodes_private.h"
+
+APLOG_USE_MODULE(sslcodes);
+
+/* What core's request reader notes for the two limits of 494
+ * (server/protocol.c, ap_get_mime_headers_core()). */
+#define SSLCODES_NOTE_FIELD_SIZE \
+    "Size of a request header field exceeds server limit."
+#define SSLCODES_NOTE_FIELD_COUNT \
+    "The number of request header fields exceeds this server's limit."
+
+/* As much of the offending header line as the log shows, like nginx. */
+#define SSLCODES_LINE_LOG 64
+
+/* The start of the header line being read (SSLCODES_LINES). */
+typedef struct {
+    char buf[SSLCODES_LINE_LOG + 1];
+    apr_size_t len;
+    int more;                         /* the line went on past buf        */
+    int at_start;                     /* the next bytes start a new line  */
+} sslcodes_lines;
+
+/* SSLCODES_DROP: what it does with what reaches it. */
+typedef enum {
+    SSLCODES_OUT_CHECK = 1,           /* 499: look at the socket first   */
+    SSLCODES_OUT_DROP                 /* 444 or 499: send nothing        */
+} sslcodes_out_e;
+
+static ap_filter_rec_t *sslcodes_lines_filter;
+static ap_filter_rec_t *sslcodes_out_filter;
+
+/* --- 494: remembering the header line ------------------------------------ */
+
+/*
+ * Core reads each header line into a buffer of its own and forgets it
+ * when the line is too long, so the start of every line is noted here as
+ * it goes by.  It costs a copy of at most SSLCODES_LINE_LOG bytes a line,
+ * on servers with SSLCodesHeaderTooLarge on, and ends with the header.
+ */
+static apr_status_t sslcodes_lines_in(ap_filter_t *f, apr_bucket_brigade *bb,
+                                      ap_input_mode_t mode,
+                                      apr_read_type_e block,
+                                      apr_off_t readbytes)
+{
+    sslcodes_lines *ln = f->ctx;
+    apr_status_t rv = ap_get_brigade(f->next, bb, mode, block, readbytes);
+    apr_bucket *b;
+    const char *data;
+    apr_size_t len, n;
+
+    if (rv != APR_SUCCESS || mode != AP_MODE_GETLINE) {
+        return rv;
+    }
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+         b = APR_BUCKET_NEXT(b)) {
+        if (APR_BUCKET_IS_METADATA(b)
+            || apr_bucket_read(b, &data, &len, APR_NONBLOCK_READ)
+               != APR_SUCCESS || len == 0) {
+            continue;
+        }
+        if (ln->at_start) {
+            ln->len = 0;
+            ln->more = 0;
+            ln->at_start = 0;
+        }
+        n = SSLCODES_LINE_LOG - ln->len;
+        n = len < n ? len : n;
+        memcpy(ln->buf + ln->len, data, n);
+        ln->len += n;
+        ln->more |= n < len;
+        ln->at_start = data[len - 1] == '\n';
+    }
+    /* The empty line after the fields: nothing more to note. */
+    if (ln->at_start && ln->len <= 2 && f->r->the_request) {
+        ap_remove_input_filter(f);
+    }
+    return APR_SUCCESS;
+}
+
+static int sslcodes_limits_create_request(request_rec *r)
+{
+    conn_rec *c = r->connection;
+    sslcodes_lines *ln;
+
+    /* Only a request read from the wire: HTTP/2 streams arrive parsed. */
+    if (r->main || r->prev || c->master
+        || !sslcodes_srv(c->base_server)->header_too_large) {
+        return OK;
+    }
+    ln = apr_pcalloc(r->pool, sizeof(*ln));
+    ln->at_start = 1;
+    ap_add_input_filter_handle(sslcodes_lines_filter, ln, r, c);
+    apr_pool_userdata_setn(ln, "sslcodes_lines", NULL, r->pool);
+    return OK;
+}
+
+/* --- 494: the answer ----------------------------------------------------- */
+
+/* "Name: value", cut to what the log shows, escaped. */
+static const char *sslcodes_log_line(request_rec *r, const char *line,
+                                     apr_size_t len, int more)
+{
+    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) {
+        len--;
+        more = 0;
+    }
+    if (len > SSLCODES_LINE_LOG) {
+        len = SSLCODES_LINE_LOG;
+        more = 1;
+    }
+    return apr_pstrcat(r->pool, ap_escape_logitem(r->pool,
+                       apr_pstrmemdup(r->pool, line, len)),
+                       more ? "..." : "", NULL);
+}
+
+typedef struct {
+    request_rec *r;
+    const char *found;
+} sslcodes_long_field;
+
+static int sslcodes_find_long(void *v, const char *key, const char *value)
+{
+    sslcodes_long_field *lf = v;
+    const char *line;
+
+    if (!value || strlen(value)
+                  <= (apr_size_t)lf->r->server->limit_req_fieldsize) {
+        return 1;
+    }
+    line = apr_pstrcat(lf->r->pool, key, ": ", value, NULL);
+    lf->found = sslcodes_log_line(lf->r, line, strlen(line), 0);
+    return 0;
+}
+
+/* nginx's words for what the client sent. */
+static const char *sslcodes_494_event(request_rec *r, const char *notes)
+{
+    sslcodes_lines *ln = NULL;
+    sslcodes_long_field lf = { r, NULL };
+
+    if (!notes) {
+        return "client sent too large request headers";      /* HTTP/2 */
+    }
+    if (strcmp(notes, SSLCODES_NOTE_FIELD_COUNT) == 0) {
+        return apr_psprintf(r->pool, "client sent too many header lines "
+                            "(LimitRequestFields %d)",
+                            r->server->limit_req_fields);
+    }
+    apr_pool_userdata_get((void **)&ln, "sslcodes_lines", r->pool);
+    if (ln && ln->len > 2) {
+        lf.found = sslcodes_log_line(r, ln->buf, ln->len, ln->more);
+    }
+    else {
+        /* Too long only once core merged repeated fields. */
+        apr_table_do(sslcodes_find_long, &lf, r->headers_in, NULL);
+    }
+    return apr_pstrcat(r->pool, "client sent too long header line: \"",
+                       lf.found ? lf.found : "", "\"", NULL);
+}
+
+/*
+ * Was R rejected by httpd's request reader for one of 494's limits?  Over
+ * HTTP/1.x core says so in error-notes (its status is 400, or 302 when
+ * core's ErrorDocument 400 is an external URL).  mod_http2 answers 431
+ * for the same limits, before any URL is mapped; a handler's own 431 has
+ * a file name by then.
+ */
+static const char *sslcodes_too_large(request_rec *r, int *yes)
+{
+    const char *notes;
+
+    *yes = 0;
+    if (r->prev || r->main || !r->the_request
+        || !sslcodes_srv(r->server)->header_too_large) {
+        return NULL;
+    }
+    if (r->connection->master) {
+        *yes = r->status == HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE
+               && !r->filename;
+        return NULL;
+    }
+    notes = apr_table_get(r->notes, "error-notes");
+    *yes = notes && (strcmp(notes, SSLCODES_NOTE_FIELD_SIZE) == 0
+                     || strcmp(notes, SSLCODES_NOTE_FIELD_COUNT) == 0);
+    return notes;
+}
+
+/*
+ * Answer R with 494 from inside core's answer to it.  The module's answer
+ * is sent whole by a nested ap_die(), the way post_read_request answers
+ * 497, so every SSLCodesErrorDocument form works; then the answer core
+ * had begun sends nothing more.  R's configuration is the address's
+ * default vhost (on TLS, the one SNI chose): Host may not have been read.
+ */
+static void sslcodes_answer_494(request_rec *r, const char *notes)
+{
+    sslcodes_req *rq = sslcodes_new_req(r, 494);
+    int status;
+
+    /* Core's own external ErrorDocument 400 set a Location. */
+    apr_table_unset(r->headers_out, "Location");
+    /* ap_die() takes a request whose status is not 200 for a recursive
+     * error, and would then skip the module's document. */
+    r->status = HTTP_OK;
+    r->status_line = NULL;
+    status = sslcodes_answer(r, rq, sslcodes_494_event(r, notes));
+    ap_die(status, r);
+    r->header_only = 1;
+    r->eos_sent = 1;
+}
+
+/* --- 444 and 499: sending nothing ---------------------------------------- */
+
+static int sslcodes_has_out_filter(request_rec *r)
+{
+    ap_filter_t *f;
+
+    for (f = r->proto_output_filters; f; f = f->next) {
+        if (f->frec == sslcodes_out_filter) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * SSLCODES_DROP sits after the protocol filters (HTTP_HEADER, or
+ * mod_http2's response filter), so it sees the answer complete and before
+ * any of it reaches the connection.  Over HTTP/1.x nothing passes and the
+ * connection is closed without a byte.  An HTTP/2 stream gets its EOS
+ * before any response, which mod_http2 answers with RST_STREAM for that
+ * stream alone.
+ */
+static void sslcodes_out_add(request_rec *r, sslcodes_out_e what)
+{
+    ap_filter_t *f;
+
+    for (f = r->proto_output_filters; f; f = f->next) {
+        if (f->frec == sslcodes_out_filter) {
+            if (what == SSLCODES_OUT_DROP) {
+                f->ctx = (void *)(apr_uintptr_t)what;
+            }
+            return;
+        }
+    }
+    ap_add_output_filter_handle(sslcodes_out_filter,
+                                (void *)(apr_uintptr_t)what, r,
+                                r->connection);
+}
+
+static void sslcodes_abort(conn_rec *c)
+{
+    if (!c->master) {
+        /* Core writes nothing more, and closes without lingering. */
+        c->keepalive = AP_CONN_CLOSE;
+        c->aborted = 1;
+    }
+}
+
+static apr_status_t sslcodes_drop(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    apr_bucket *b, *next;
+
+    /* The log's %b speaks of what went out: nothing. */
+    if (f->r) {
+        f->r->bytes_sent = 0;
+    }
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb); b = next) {
+        next = APR_BUCKET_NEXT(b);
+        if (!(f->c->master && APR_BUCKET_IS_EOS(b))) {
+            apr_bucket_delete(b);
+        }
+    }
+    if (APR_BRIGADE_EMPTY(bb)) {
+        return APR_SUCCESS;
+    }
+    return ap_pass_brigade(f->next, bb);
+}
+
+/* Has the client closed, or half-closed, its side?  Over HTTP/2, has it
+ * reset this stream? */
+static int sslcodes_client_gone(conn_rec *c)
+{
+    apr_socket_t *sock;
+    apr_os_sock_t fd;
+    struct pollfd pfd;
+
+    if (c->aborted) {
+        return 1;
+    }
+    if (c->master) {
+        return 0;
+    }
+    sock = ap_get_conn_socket(c);
+    if (!sock || apr_os_sock_get(&fd, sock) != APR_SUCCESS) {
+        return 0;
+    }
+    pfd.fd = fd;
+    pfd.events = POLLRDHUP;
+    pfd.revents = 0;
+    return poll(&pfd, 1, 0) == 1
+           && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+static void sslcodes_client_closed(request_rec *r)
+{
+    r->status = SSLCODES_CLIENT_CLOSED;
+    r->status_line = NULL;
+    apr_table_setn(r->subprocess_env, "SSLCODES_STATUS", "499");
+    sslcodes_status_count(SSLCODES_CLIENT_CLOSED);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SSLCODES_LOGNO(0203)
+                  "client prematurely closed connection (vhost %s:%u, "
+                  "request \"%s\"): 499", r->server->server_hostname,
+                  r->connection->local_addr->port,
+                  ap_escape_logitem(r->pool, r->the_request));
+    sslcodes_abort(r->connection);
+}
+
+static apr_status_t sslcodes_out(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    if ((apr_uintptr_t)f->ctx == SSLCODES_OUT_DROP) {
+        return sslcodes_drop(f, bb);
+    }
+    if (!sslcodes_client_gone(f->c)) {
+        /* The first bytes go out: 499 no longer applies. */
+        ap_remove_output_filter(f);
+        return ap_pass_brigade(f->next, bb);
+    }
+    sslcodes_client_closed(f->r);
+    f->ctx = (void *)(apr_uintptr_t)SSLCODES_OUT_DROP;
+    return sslcodes_drop(f, bb);
+}
+
+/* R's status became 444: nothing goes out. */
+static void sslcodes_close(request_rec *r)
+{
+    /* A 49x answered by the close action was counted and logged as such. */
+    if (!ap_get_module_config(r->request_config, &sslcodes_module)) {
+        sslcodes_status_count(SSLCODES_CLOSE);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SSLCODES_LOGNO(0202)
+                      "closing %s without a response (vhost %s:%u, "
+                      "request \"%s\"): 444",
+                      r->connection->master ? "the stream" : "the connection",
+                      r->server->server_hostname,
+                      r->connection->local_addr->port,
+                      ap_escape_logitem(r->pool, r->the_request));
+    }
+    sslcodes_abort(r->connection);
+    sslcodes_out_add(r, SSLCODES_OUT_DROP);
+}
+
+/* --- Hooks --------------------------------------------------------------- */
+
+/*
+ * Runs in ap_send_error_response() for every error answer, before core
+ * picks its text: 494 is recognised here, 444 is silenced, and 499 is
+ * watched for on answers that no handler made.
+ */
+static void sslcodes_limits_insert_error_filter(request_rec *r)
+{
+    int too_large;
+    const char *notes;
+
+    if (!ap_get_module_config(r->request_config, &sslcodes_module)) {
+        notes = sslcodes_too_large(r, &too_large);
+        if (too_large) {
+            sslcodes_answer_494(r, notes);
+            return;
+        }
+    }
+    if (r->status == SSLCODES_CLOSE) {
+        sslcodes_close(r);
+        return;
+    }
+    if (sslcodes_srv(r->server)->client_closed && !r->main
+        && !sslcodes_has_out_filter(r)) {
+        sslcodes_out_add(r, SSLCODES_OUT_CHECK);
+    }
+}
+
+static void sslcodes_limits_insert_filter(request_rec *r)
+{
+    if (sslcodes_srv(r->server)->client_closed && !r->main
+        && !sslcodes_has_out_filter(r)) {
+        sslcodes_out_add(r, SSLCODES_OUT_CHECK);
+    }
+}
+
+/*
+ * Point the filters that name FROM at TO, as core does when an error
+ * document fails.
+ */
+static void sslcodes_limits_filters_to(ap_filter_t *f, request_rec *from,
+                                       request_rec *to)
+{
+    for (; f; f = f->next) {
+        if (f->r == from) {
+            f->r = to;
+        }
+    }
+}
+
+/*
+ * R is the internal redirect of core's local ErrorDocument.  For a 444
+ * (its 500 slot) nothing may be sent; for a request that earned 494, the
+ * module answers instead.  Either way the document never runs.
+ */
+int sslcodes_limits_redirect(request_rec *r)
+{
+    request_rec *orig = r->prev;
+    int too_large = 0;
+
+    if (orig->prev
+        || ap_get_module_config(orig->request_config, &sslcodes_module)) {
+        return DECLINED;
+    }
+    if (orig->status != SSLCODES_CLOSE) {
+        sslcodes_too_large(orig, &too_large);
+        if (!too_large) {
+            return DECLINED;
+        }
+    }
+    sslcodes_limits_filters_to(orig->proto_output_filters, r, orig);
+    sslcodes_limits_filters_to(orig->input_filters, r, orig);
+    /* The log speaks of the original request from here on. */
+    orig->next = NULL;
+    if (!r->connection->master) {
+        r->connection->keepalive = AP_CONN_CLOSE;
+    }
+    /* Its insert_error_filter hook answers 494, or silences 444. */
+    ap_send_error_response(orig, 0);
+    /* Core finishes R next; everything went out with the original. */
+    r->eos_sent = 1;
+    return DONE;
+}
+
+void sslcodes_limits_register(void)
+{
+    sslcodes_lines_filter =
+        ap_register_input_filter("SSLCODES_LINES", sslcodes_lines_in, NULL,
+                                 AP_FTYPE_PROTOCOL);
+    /* After every protocol filter, before the connection's. */
+    sslcodes_out_filter =
+        ap_register_output_filter("SSLCODES_DROP", sslcodes_out, NULL,
+                                  AP_FTYPE_PROTOCOL + 5);
+
+    ap_hook_create_request(sslcodes_limits_create_request, NULL, NULL,
+                           APR_HOOK_MIDDLE);
+    ap_hook_insert_error_filter(sslcodes_limits_insert_error_filter, NULL,
+                                NULL, APR_HOOK_FIRST);
+    ap_hook_insert_filter(sslcodes_limits_insert_filter, NULL, NULL,
+                          APR_HOOK_MIDDLE);
+}
