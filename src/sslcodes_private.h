@@ -58,6 +58,24 @@ typedef enum {
     SSLCODES_WIRE_NGINX
 } sslcodes_wire_e;
 
+/* mod_ssl's SSLOCSPEnable, as read by the module. */
+typedef enum {
+    SSLCODES_OCSP_OFF = 0,
+    SSLCODES_OCSP_LEAF,               /* the client certificate only      */
+    SSLCODES_OCSP_CHAIN               /* every certificate of its chain   */
+} sslcodes_ocsp_e;
+
+/* Bits of sslcodes_srv_conf.dir_verify: what SSLCodesVerifyClient said in
+ * the <Location>, <Directory> and <Files> sections of a server. */
+#define SSLCODES_DIR_SEEN 1           /* any value: 496 waits for the URL */
+#define SSLCODES_DIR_ASKS 2           /* other than off: ask at handshake */
+
+/* SSLCodesOCSPCache: a socache provider and its instance. */
+typedef struct sslcodes_ocsp_cache sslcodes_ocsp_cache;
+
+/* A server's OCSP settings made ready for use at startup. */
+typedef struct sslcodes_ocsp_srv sslcodes_ocsp_srv;
+
 /* One SSLCodesErrorDocument line, shared by the codes it names. */
 typedef struct {
     sslcodes_action_spec spec;
@@ -72,12 +90,33 @@ typedef struct {
     const sslcodes_action *action[SSLCODES_NCODES]; /* SSLCodesErrorDocument */
     int verify_depth;                 /* mod_ssl's SSLVerifyDepth, read   */
     int crl_optional;                 /* ... and no_crl_for_cert_ok       */
+    int dir_verify;                   /* SSLCODES_DIR_* bits              */
+    /* mod_ssl's OCSP settings, read as they go by (sslcodes_ocsp.c). */
+    int ocsp;                         /* SSLOCSPEnable: sslcodes_ocsp_e   */
+    int ocsp_no_url_ok;               /* ... and no_ocsp_for_cert_ok      */
+    const char *ocsp_responder;       /* SSLOCSPDefaultResponder          */
+    int ocsp_override;                /* SSLOCSPOverrideResponder         */
+    apr_interval_time_t ocsp_timeout; /* SSLOCSPResponderTimeout          */
+    long ocsp_skew;                   /* SSLOCSPResponseTimeSkew, seconds */
+    long ocsp_maxage;                 /* SSLOCSPResponseMaxAge, seconds   */
+    int ocsp_nonce;                   /* SSLOCSPUseRequestNonce           */
+    int ocsp_noverify;                /* SSLOCSPNoVerify                  */
+    const char *ocsp_certs_file;      /* SSLOCSPResponderCertificateFile  */
+    const char *ocsp_proxy;           /* SSLOCSPProxyURL                  */
+    sslcodes_ocsp_cache *ocsp_cache;  /* SSLCodesOCSPCache (server only)  */
 
     /* Derived at startup, never merged. */
     int is_tls;                       /* mod_ssl set this server up       */
     int classify;                     /* peek at connections to it        */
     int watch_verify;                 /* keep the SSL of connections      */
+    sslcodes_ocsp_srv *ocsp_ready;    /* OCSP URLs and certificates       */
 } sslcodes_srv_conf;
+
+/* Per directory: SSLCodesVerifyClient in <Location>, <Directory>,
+ * <Files> and .htaccess. */
+typedef struct {
+    int verify;                       /* sslcodes_verify_e, or UNSET      */
+} sslcodes_dir_conf;
 
 /* What a connection was found to be; set only for the ones looked at:
  * plain ones, and TLS ones whose client certificate matters. */
@@ -101,6 +140,10 @@ typedef struct {
     ((sslcodes_srv_conf *)ap_get_module_config((s)->module_config, \
                                                &sslcodes_module))
 
+#define sslcodes_dir(r) \
+    ((sslcodes_dir_conf *)ap_get_module_config((r)->per_dir_config, \
+                                               &sslcodes_module))
+
 #if defined(__GNUC__) && __GNUC__ >= 4
 #pragma GCC visibility push(hidden)
 #endif
@@ -113,6 +156,7 @@ sslcodes_conn_class_e sslcodes_conn_status(conn_rec *c, long *verify_result);
 /* sslcodes_verify.c: SSLCodesVerifyClient */
 int sslcodes_verify_init_server(server_rec *s, SSL_CTX *ctx);
 int sslcodes_pre_handshake(conn_rec *c, SSL *ssl, int is_proxy);
+int sslcodes_verify_decide(request_rec *r, sslcodes_conn *cc, int mode);
 int sslcodes_verify_check(request_rec *r, sslcodes_conn *cc);
 int sslcodes_verify_access(request_rec *r);
 int sslcodes_verify_expr_lookup(ap_expr_lookup_parms *parms);
@@ -121,8 +165,22 @@ const char *sslcodes_verify_error_text(apr_pool_t *p, long err);
 
 /* sslcodes_response.c: the answers and their error documents */
 int sslcodes_post_read_request(request_rec *r);
+int sslcodes_answer_verify(request_rec *r, int code, long verify_error);
 int sslcodes_expr_lookup(ap_expr_lookup_parms *parms);
 const char *sslcodes_check_status(int status);
+
+/* sslcodes_perdir.c: SSLCodesVerifyClient in a location */
+int sslcodes_perdir_check(request_rec *r);
+
+/* sslcodes_ocsp.c: OCSP for client certificates */
+const char *sslcodes_ocsp_cache_config(cmd_parms *cmd, const char *arg,
+                                       sslcodes_ocsp_cache **out);
+int sslcodes_ocsp_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ctx);
+int sslcodes_ocsp_pre_config(apr_pool_t *pconf);
+int sslcodes_ocsp_post_config(apr_pool_t *pconf, server_rec *main_s);
+void sslcodes_ocsp_child_init(apr_pool_t *p, server_rec *s);
+int sslcodes_ocsp_applies(server_rec *s, int depth);
+long sslcodes_ocsp_check(server_rec *s, conn_rec *c, X509_STORE_CTX *store);
 
 #if defined(__GNUC__) && __GNUC__ >= 4
 #pragma GCC visibility pop

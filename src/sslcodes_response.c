@@ -437,35 +437,45 @@ static sslcodes_req *sslcodes_new_req(request_rec *r, int code)
     return rq;
 }
 
-/* 495 or 496 for a TLS request, when SSLCodesVerifyClient says so. */
-static int sslcodes_answer_certificate(request_rec *r, sslcodes_conn *cc)
+/* Answer 496, or 495 for the X.509 error VERIFY_ERROR, with the vhost's
+ * page or SSLCodesErrorDocument.  Also used once the URL is mapped, for
+ * SSLCodesVerifyClient in a location. */
+int sslcodes_answer_verify(request_rec *r, int code, long verify_error)
 {
-    int code = sslcodes_verify_check(r, cc);
-    sslcodes_req *rq;
+    sslcodes_req *rq = sslcodes_new_req(r, code);
 
-    if (code == OK) {
-        return DECLINED;
-    }
-    rq = sslcodes_new_req(r, code);
     if (code == 496) {
         return sslcodes_answer(r, rq, "client sent no required SSL "
                                "certificate");
     }
-    rq->verify_error = sslcodes_verify_error_text(r->pool, cc->verify_error);
+    rq->verify_error = sslcodes_verify_error_text(r->pool, verify_error);
     rq->client_verify = ap_ssl_var_lookup(r->pool, r->server, r->connection,
                                           r, "SSL_CLIENT_VERIFY");
     return sslcodes_answer(r, rq, "client SSL certificate verify error");
 }
 
-int sslcodes_post_read_request(request_rec *r)
+/* 495 or 496 for a TLS request, when SSLCodesVerifyClient says so. */
+static int sslcodes_answer_certificate(request_rec *r, sslcodes_conn *cc)
 {
-    sslcodes_conn *cc = sslcodes_conn_get(r->connection);
+    int code = sslcodes_verify_check(r, cc);
 
-    if (!cc) {
+    if (code == OK) {
         return DECLINED;
     }
+    return sslcodes_answer_verify(r, code, cc->verify_error);
+}
+
+int sslcodes_post_read_request(request_rec *r)
+{
+    sslcodes_conn *cc;
+
+    /* Before the connection test: an answer made once the URL was mapped
+     * may be on a connection the module does not watch. */
     if (r->prev) {
         return sslcodes_carry_over(r);
+    }
+    if (!(cc = sslcodes_conn_get(r->connection))) {
+        return DECLINED;
     }
     if (cc->first == SSLCODES_CONN_PLAIN) {
         if (!sslcodes_srv(r->server)->enabled) {

@@ -126,6 +126,15 @@ static int sslcodes_verify_cb(int ok, X509_STORE_CTX *store)
         ok = 0;
         err = X509_V_ERR_CERT_CHAIN_TOO_LONG;
     }
+    /* mod_ssl's OCSP check, which its callback makes only under its own
+     * SSLVerifyClient: for a certificate that passed every other check,
+     * on a connection with no failure yet (after one, the answer is 495
+     * whatever the responder says). */
+    if (ok && sslcodes_ocsp_applies(s, depth)
+        && sslcodes_conn_state(c)->verify_error == X509_V_OK) {
+        err = sslcodes_ocsp_check(s, c, store);
+        ok = err == X509_V_OK;
+    }
     if (ok) {
         return sslcodes_modssl_verify ? sslcodes_modssl_verify(ok, store)
                                       : ok;
@@ -280,10 +289,9 @@ const char *sslcodes_verify_error_text(apr_pool_t *p, long err)
     return apr_psprintf(p, "%ld:%s", err, X509_verify_cert_error_string(err));
 }
 
-int sslcodes_verify_check(request_rec *r, sslcodes_conn *cc)
+/* 495, 496 or OK for a request on CC under MODE, nginx's table. */
+int sslcodes_verify_decide(request_rec *r, sslcodes_conn *cc, int mode)
 {
-    int mode = sslcodes_srv(r->server)->verify;
-
     sslcodes_sync_verify_result(cc);
     if (cc->verify_error != X509_V_OK) {
         /* Never served, in whatever vhost, unless the vhost forgives an
@@ -303,4 +311,19 @@ int sslcodes_verify_check(request_rec *r, sslcodes_conn *cc)
         return 496;
     }
     return OK;
+}
+
+int sslcodes_verify_check(request_rec *r, sslcodes_conn *cc)
+{
+    sslcodes_srv_conf *sc = sslcodes_srv(r->server);
+    int code = sslcodes_verify_decide(r, cc, sc->verify);
+
+    /* Where SSLCodesVerifyClient appears in a location, a missing
+     * certificate is decided once the URL is mapped (sslcodes_perdir.c):
+     * the location may open or close the path.  A failed one is refused
+     * here, for the whole connection. */
+    if (code == 496 && (sc->dir_verify & SSLCODES_DIR_SEEN)) {
+        return OK;
+    }
+    return code;
 }

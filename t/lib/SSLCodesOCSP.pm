@@ -1,0 +1,244 @@
+package SSLCodesOCSP;
+# OCSP responders for the tests, and throwaway httpds for what the main
+# test server cannot show (startup failures, a server without a cache).
+#
+# A responder is a small HTTP server on 127.0.0.1 that hands each request
+# to "openssl ocsp" in responder mode (-index, -rsigner, -reqin/-respout)
+# over the test CA's database: real OCSP answers, signed by the CA's
+# delegated responder.  "openssl ocsp -port" itself would listen on every
+# address; this one listens on loopback only, counts the requests it is
+# sent, and can misbehave on purpose.  Ports 9990-9999 are the tests'.
+use strict;
+use warnings FATAL => 'all';
+
+use Exporter 'import';
+use IO::Socket::INET;
+use IO::Select;
+use POSIX ();
+use Time::HiRes qw(sleep time);
+use Apache::Test ();
+
+our @EXPORT = qw(ocsp_responder throwaway_httpd);
+
+# ocsp_responder(port => 9990, mode => MODE, nmin => MINUTES)
+#   good     openssl's answer (nextUpdate NMIN minutes ahead, default 10;
+#            nmin => 0: no nextUpdate)
+#   hang     accept the connection, read the request, never answer
+#   garbage  "200 OK" with a body that is not OCSP
+#   error    "500 Internal Server Error"
+#   rogue    openssl's answer, signed by a responder of the untrusted CA
+#   replay   always the same good answer, made once for client-valid with
+#            a nonce of its own: what a replayed answer looks like
+sub ocsp_responder { SSLCodesOCSP::Responder->new(@_) }
+
+package SSLCodesOCSP::Responder;
+
+sub new {
+    my ($class, %o) = @_;
+    my $t = Apache::Test::vars('t_dir');
+    my $self = bless {
+        port => $o{port}, mode => $o{mode} // 'good',
+        nmin => $o{nmin} // 10, pki => "$t/pki",
+        log => "$t/logs/ocsp-$o{port}.log", tmp => "$t/logs/ocsp-$o{port}",
+    }, $class;
+    open my $fh, '>', $self->{log} or die "$self->{log}: $!";
+    close $fh;
+    my $listen = IO::Socket::INET->new(
+        LocalAddr => '127.0.0.1', LocalPort => $o{port}, Proto => 'tcp',
+        Listen => 64, ReuseAddr => 1)
+        or die "OCSP responder: cannot listen on 127.0.0.1:$o{port}: $!";
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        $self->serve($listen);
+        POSIX::_exit(0);
+    }
+    close $listen;
+    $self->{pid} = $pid;
+    return $self;
+}
+
+# How many requests it has been sent.
+sub count {
+    my $self = shift;
+    open my $fh, '<', $self->{log} or return 0;
+    my @lines = <$fh>;
+    return scalar @lines;
+}
+
+sub stop {
+    my $self = shift;
+    my $pid = delete $self->{pid} or return;
+    kill 'TERM', $pid;
+    waitpid $pid, 0;
+}
+
+sub DESTROY { $_[0]->stop }
+
+sub serve {
+    my ($self, $listen) = @_;
+    my @held;
+    $SIG{TERM} = sub { POSIX::_exit(0) };
+    while (my $c = $listen->accept) {
+        my $req = read_request($c);
+        next unless defined $req;
+        $self->note(length $req);
+        if ($self->{mode} eq 'hang') {
+            push @held, $c;             # never answered, never closed
+            next;
+        }
+        my ($status, $body) = $self->answer($req);
+        print $c "HTTP/1.0 $status\r\nContent-Type: "
+            . "application/ocsp-response\r\nContent-Length: "
+            . length($body) . "\r\nConnection: close\r\n\r\n$body";
+        close $c;
+    }
+}
+
+sub note {
+    my ($self, $len) = @_;
+    open my $fh, '>>', $self->{log} or return;
+    print $fh "request $len bytes\n";
+    close $fh;
+}
+
+# The body of one HTTP request (Content-Length), or undef.
+sub read_request {
+    my $c = shift;
+    my $sel = IO::Select->new($c);
+    my ($buf, $end) = ('', time + 5);
+    while ($buf !~ /\r\n\r\n/) {
+        return undef unless $sel->can_read($end - time);
+        sysread($c, $buf, 65536, length $buf) or return undef;
+    }
+    my ($head, $body) = split /\r\n\r\n/, $buf, 2;
+    my ($len) = $head =~ /^Content-Length:\s*(\d+)/mi;
+    $len //= 0;
+    while (length $body < $len) {
+        return undef unless $sel->can_read($end - time);
+        sysread($c, $body, 65536, length $body) or return undef;
+    }
+    return $body;
+}
+
+sub answer {
+    my ($self, $req) = @_;
+    my $mode = $self->{mode};
+    return ('200 OK', 'this is not an OCSP response') if $mode eq 'garbage';
+    return ('500 Internal Server Error', 'oops') if $mode eq 'error';
+    my $pki = $self->{pki};
+    my ($signer, $key) = $mode eq 'rogue'
+        ? ("$pki/rogue-signer.crt", "$pki/rogue-signer.key")
+        : ("$pki/ocsp-signer.crt", "$pki/ocsp-signer.key");
+    my $in = "$self->{tmp}.req";
+    if ($mode eq 'replay') {
+        return ('200 OK', $self->{replay}) if defined $self->{replay};
+        system('openssl', 'ocsp', '-issuer', "$pki/ca.crt", '-cert',
+               "$pki/client-valid.crt", '-nonce', '-reqout', $in) == 0
+            or return ('500 Internal Server Error', '');
+    }
+    else {
+        open my $fh, '>:raw', $in or return ('500 Internal Server Error', '');
+        print $fh $req;
+        close $fh;
+    }
+    my @nmin = $self->{nmin} ? ('-nmin', $self->{nmin}) : ();
+    my $rc = system('openssl', 'ocsp', '-index', "$pki/db-ca/index.txt",
+                    '-CA', "$pki/ca.crt", '-rsigner', $signer, '-rkey', $key,
+                    '-reqin', $in, '-respout', "$self->{tmp}.resp", @nmin);
+    return ('500 Internal Server Error', '') if $rc != 0;
+    open my $fh, '<:raw', "$self->{tmp}.resp"
+        or return ('500 Internal Server Error', '');
+    my $resp = do { local $/; <$fh> };
+    close $fh;
+    $self->{replay} = $resp if $mode eq 'replay';
+    return ('200 OK', $resp);
+}
+
+package SSLCodesOCSP;
+
+# throwaway_httpd(NAME, PORT, CONFIG): write a minimal httpd.conf for a
+# TLS server on 127.0.0.1:PORT with CONFIG inside its <VirtualHost>, and
+# start it in the foreground.  Returns { ok => started, pid, log => the
+# error log's text so far, conf }.  Call ->{stop}->() when done.
+sub throwaway_httpd {
+    my ($name, $port, $vhost, %o) = @_;
+    my $t = Apache::Test::vars('t_dir');
+    my $mods = '/usr/lib/apache2/modules';
+    my $dir = "$t/logs/$name";
+    mkdir $dir;
+    unlink "$dir/error_log", "$dir/httpd.pid";
+    my $load = join '', map { "LoadModule ${_}_module $mods/mod_$_.so\n" }
+        qw(mpm_event authz_core mime ssl socache_shmcb headers);
+    my $mine = "LoadModule sslcodes_module $t/../.libs/mod_sslcodes.so\n";
+    $load = $o{module_first} ? $mine . $load : $load . $mine;
+    my $global = $o{global} // '';
+    open my $fh, '>', "$dir/httpd.conf" or die "$dir/httpd.conf: $!";
+    print $fh <<"CONF";
+ServerRoot $t
+ServerName localhost
+DefaultRuntimeDir $dir
+PidFile $dir/httpd.pid
+ErrorLog $dir/error_log
+LogLevel info ssl:warn sslcodes:trace2
+${load}TypesConfig /dev/null
+DocumentRoot $t/htdocs
+StartServers 1
+ServerLimit 1
+ThreadsPerChild 8
+MaxRequestWorkers 8
+SSLRandomSeed startup builtin
+SSLSessionCache none
+SSLCertificateFile $t/pki/server.crt
+SSLCertificateKeyFile $t/pki/server.key
+SSLCACertificateFile $t/pki/ca.crt
+$global
+Listen 127.0.0.1:$port https
+<VirtualHost 127.0.0.1:$port>
+    ServerName localhost
+    SSLEngine on
+$vhost
+</VirtualHost>
+CONF
+    close $fh;
+    my $httpd = Apache::Test::vars('httpd');
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        open STDOUT, '>', "$dir/stdout";
+        open STDERR, '>&', \*STDOUT;
+        { exec $httpd, '-f', "$dir/httpd.conf", '-DFOREGROUND' };
+        POSIX::_exit(127);
+    }
+    # Up when it accepts connections; failed when it exits.
+    my ($ok, $end) = (0, time + 15);
+    while (time < $end) {
+        if (waitpid($pid, POSIX::WNOHANG()) == $pid) {
+            $pid = 0;
+            last;
+        }
+        if (IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+                                  Proto => 'tcp')) {
+            $ok = 1;
+            last;
+        }
+        sleep 0.1;
+    }
+    my $h = { ok => $ok, pid => $pid, dir => $dir };
+    $h->{log} = sub {
+        my $text = '';
+        for my $f ("$dir/error_log", "$dir/stdout") {
+            open my $in, '<', $f or next;
+            local $/;
+            $text .= <$in> // '';
+        }
+        return $text;
+    };
+    $h->{stop} = sub {
+        return unless $h->{pid};
+        kill 'TERM', $h->{pid};
+        waitpid $h->{pid}, 0;
+        $h->{pid} = 0;
+    };
+    return $h;
+}
+
+1;
