@@ -396,20 +396,43 @@ typedef struct {
     int cached;                 /* ... came from SSLCodesOCSPCache       */
 } sslcodes_ocsp_query;
 
-/* The OpenSSL error behind a failure, for the log. */
+/* The system error inside OpenSSL error E, or 0. */
+static int sslcodes_ocsp_errno(unsigned long e)
+{
+#ifdef ERR_SYSTEM_ERROR
+    return ERR_SYSTEM_ERROR(e) ? ERR_GET_REASON(e) : 0;
+#else
+    return ERR_GET_LIB(e) == ERR_LIB_SYS ? ERR_GET_REASON(e) : 0;
+#endif
+}
+
+/* The first OpenSSL error behind a failure, for the log. */
 static const char *sslcodes_ocsp_ssl_why(sslcodes_ocsp_query *q,
                                          const char *what)
 {
-    unsigned long e = ERR_peek_error();
-    const char *reason = e ? ERR_reason_error_string(e) : NULL;
+    const char *reason = NULL, *data = NULL;
+    unsigned long e;
     char buf[256];
+    int sys, flags = 0;
 
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+    e = ERR_peek_error_data(&data, &flags);
+#else
+    e = ERR_peek_error_line_data(NULL, NULL, &data, &flags);
+#endif
     if (!e) {
         return what;
     }
-    if (!reason) {
+    if ((sys = sslcodes_ocsp_errno(e)) != 0) {
+        reason = apr_strerror(APR_FROM_OS_ERROR(sys), buf, sizeof(buf));
+    }
+    else if (!(reason = ERR_reason_error_string(e))) {
         ERR_error_string_n(e, buf, sizeof(buf));
         reason = buf;
+    }
+    if (!sys && data && *data && (flags & ERR_TXT_STRING)) {
+        return apr_psprintf(q->p, "%s: %s (%s)", what, reason,
+                            ap_escape_logitem(q->p, data));
     }
     return apr_psprintf(q->p, "%s: %s", what, reason);
 }
