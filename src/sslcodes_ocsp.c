@@ -140,7 +140,7 @@ static int sslcodes_ocsp_startup_error(server_rec *s, const char *directive,
     ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, SSLCODES_LOGNO(0507)
                  "%s in vhost %s:%u: %s; client certificates cannot be "
                  "checked with OCSP there, so the server does not start",
-                 directive, s->server_hostname, s->port, why);
+                 directive, s->server_hostname, sslcodes_vhost_port(s), why);
     return HTTP_INTERNAL_SERVER_ERROR;
 }
 

@@ -140,6 +140,12 @@ typedef struct {
     ((sslcodes_srv_conf *)ap_get_module_config((s)->module_config, \
                                                &sslcodes_module))
 
+/* A vhost's port, for messages: its ServerName's, else its address's. */
+static APR_INLINE unsigned sslcodes_vhost_port(const server_rec *s)
+{
+    return s->port ? s->port : (s->addrs ? s->addrs->host_port : 0);
+}
+
 #define sslcodes_dir(r) \
     ((sslcodes_dir_conf *)ap_get_module_config((r)->per_dir_config, \
                                                &sslcodes_module))

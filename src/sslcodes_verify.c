@@ -170,7 +170,7 @@ static int sslcodes_verify_startup_error(server_rec *s, const char *why)
 {
     ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, SSLCODES_LOGNO(0003)
                  "SSLCodesVerifyClient in vhost %s:%u: %s",
-                 s->server_hostname, s->port, why);
+                 s->server_hostname, sslcodes_vhost_port(s), why);
     return HTTP_INTERNAL_SERVER_ERROR;
 }
 

@@ -156,10 +156,11 @@ sub answer {
 
 package SSLCodesOCSP;
 
-# throwaway_httpd(NAME, PORT, CONFIG): write a minimal httpd.conf for a
-# TLS server on 127.0.0.1:PORT with CONFIG inside its <VirtualHost>, and
-# start it in the foreground.  Returns { ok => started, pid, log => the
-# error log's text so far, conf }.  Call ->{stop}->() when done.
+# throwaway_httpd(NAME, PORT, CONFIG, global => TEXT, no_ca => 1,
+# module_first => 1): write a minimal httpd.conf for a TLS server on
+# 127.0.0.1:PORT with CONFIG inside its <VirtualHost> and TEXT outside,
+# and start it in the foreground.  Returns { ok => it started, log => sub
+# returning its error log and console output, stop => sub }.
 sub throwaway_httpd {
     my ($name, $port, $vhost, %o) = @_;
     my $t = Apache::Test::vars('t_dir');
@@ -172,6 +173,7 @@ sub throwaway_httpd {
     my $mine = "LoadModule sslcodes_module $t/../.libs/mod_sslcodes.so\n";
     $load = $o{module_first} ? $mine . $load : $load . $mine;
     my $global = $o{global} // '';
+    my $ca = $o{no_ca} ? '' : "SSLCACertificateFile $t/pki/ca.crt";
     open my $fh, '>', "$dir/httpd.conf" or die "$dir/httpd.conf: $!";
     print $fh <<"CONF";
 ServerRoot $t
@@ -186,11 +188,13 @@ StartServers 1
 ServerLimit 1
 ThreadsPerChild 8
 MaxRequestWorkers 8
+MinSpareThreads 1
+MaxSpareThreads 8
 SSLRandomSeed startup builtin
-SSLSessionCache none
+SSLSessionCache "shmcb:$dir/ssl_scache(512000)"
 SSLCertificateFile $t/pki/server.crt
 SSLCertificateKeyFile $t/pki/server.key
-SSLCACertificateFile $t/pki/ca.crt
+$ca
 $global
 Listen 127.0.0.1:$port https
 <VirtualHost 127.0.0.1:$port>
@@ -208,15 +212,17 @@ CONF
         { exec $httpd, '-f', "$dir/httpd.conf", '-DFOREGROUND' };
         POSIX::_exit(127);
     }
-    # Up when it accepts connections; failed when it exits.
+    # Up once the MPM runs (it writes the pid file after post_config,
+    # where startup can still fail) and accepts; failed when it exits.
     my ($ok, $end) = (0, time + 15);
     while (time < $end) {
         if (waitpid($pid, POSIX::WNOHANG()) == $pid) {
             $pid = 0;
             last;
         }
-        if (IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
-                                  Proto => 'tcp')) {
+        if (-s "$dir/httpd.pid"
+            && IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                     PeerPort => $port, Proto => 'tcp')) {
             $ok = 1;
             last;
         }
