@@ -116,6 +116,9 @@ int sslcodes_perdir_check(request_rec *r)
     if (mode == SSLCODES_VERIFY_OFF) {
         return DECLINED;
     }
+    /* What this decides must not be kept by mod_cache: its quick handler
+     * answers from the cache before any location is consulted. */
+    r->no_cache = 1;
     code = sslcodes_perdir_decide(r, mode, &err);
     if (code == OK) {
         return DECLINED;

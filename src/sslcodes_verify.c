@@ -321,8 +321,10 @@ int sslcodes_verify_check(request_rec *r, sslcodes_conn *cc)
     /* Where SSLCodesVerifyClient appears in a location, a missing
      * certificate is decided once the URL is mapped (sslcodes_perdir.c):
      * the location may open or close the path.  A failed one is refused
-     * here, for the whole connection. */
-    if (code == 496 && (sc->dir_verify & SSLCODES_DIR_SEEN)) {
+     * here, for the whole connection.  TRACE never gets that far: httpd
+     * answers it while mapping the URL. */
+    if (code == 496 && (sc->dir_verify & SSLCODES_DIR_SEEN)
+        && r->method_number != M_TRACE) {
         return OK;
     }
     return code;

@@ -16,7 +16,7 @@ my @wires = (['HTTP/1.1 TLS 1.2', '--http1.1', '--tls-max', '1.2'],
              ['HTTP/1.1 TLS 1.3', '--http1.1', '--tlsv1.3'],
              ['HTTP/2 TLS 1.3', '--http2', '--tlsv1.3']);
 
-plan tests => 2 * @wires * 23 + 4 + 12 + 14 + 6 + 5 + 5 + 6;
+plan tests => 2 * @wires * 23 + 4 + 12 + 14 + 6 + 5 + 5 + 6 + 6;
 
 my $t = t_dir();
 my %cert = map { $_ => ['--cert', "$t/pki/client-$_.pem"] }
@@ -238,4 +238,28 @@ for my $vhost (qw(loc_off loc_optional)) {
              'resumed', 'resumption: control: a verified session resumes');
     ok t_cmp($again, qr/^HTTP\/1\.1 200 /m, 'resumption: control: /admin 200');
     ok t_cmp($again, qr/admin secret/, 'resumption: control: content');
+}
+
+# 9. mod_cache (CacheQuickHandler on) never keeps what /admin decided: its
+#    quick handler would answer before any location is consulted.
+{
+    my $p = port('loc_cache');
+    for my $n (1, 2) {
+        my $r = curl('--http1.1', @{ $cert{valid} },
+                     "https://localhost:$p/admin/x.html");
+        ok t_cmp("$r->{status} " . ($r->{headers}{'x-cache'} // 'none'),
+                 qr/^200 MISS/, "mod_cache, valid, /admin ($n): 200, not cached");
+    }
+    my $r = curl('--http1.1', "https://localhost:$p/admin/x.html");
+    ok t_cmp("$r->{status} $r->{body}", "496 $P496",
+             'mod_cache, no certificate, /admin after two 200s: 496');
+    $r = curl('--http1.1', "https://localhost:$p/admin/x.html");
+    ok t_cmp($r->{status}, 496, 'mod_cache, no certificate, again: 496');
+    # Control: the cache works for the rest of the vhost.
+    curl('--http1.1', "https://localhost:$p/ok.html");
+    $r = curl('--http1.1', "https://localhost:$p/ok.html");
+    ok t_cmp("$r->{status} " . ($r->{headers}{'x-cache'} // 'none'),
+             qr/^200 HIT/, 'mod_cache control: / is cached');
+    $r = curl('--http1.1', "https://localhost:$p/ok.html");
+    ok t_cmp($r->{body}, "ok\n", 'mod_cache control: content');
 }
