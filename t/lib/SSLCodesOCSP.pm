@@ -79,9 +79,9 @@ sub serve {
     my @held;
     $SIG{TERM} = sub { POSIX::_exit(0) };
     while (my $c = $listen->accept) {
-        my $req = read_request($c);
+        my ($line, $req) = read_request($c);
         next unless defined $req;
-        $self->note(length $req);
+        $self->note($line, length $req);
         if ($self->{mode} eq 'hang') {
             push @held, $c;             # never answered, never closed
             next;
@@ -94,30 +94,39 @@ sub serve {
     }
 }
 
+# One line per request: its request line and the size of its body.
 sub note {
-    my ($self, $len) = @_;
+    my ($self, $line, $len) = @_;
     open my $fh, '>>', $self->{log} or return;
-    print $fh "request $len bytes\n";
+    print $fh "$line ($len bytes)\n";
     close $fh;
 }
 
-# The body of one HTTP request (Content-Length), or undef.
+# What it has been sent: one request line per request.
+sub requests {
+    my $self = shift;
+    open my $fh, '<', $self->{log} or return ();
+    return map { s/ \(\d+ bytes\)\n$//r } <$fh>;
+}
+
+# The request line and body of one HTTP request (Content-Length), or ().
 sub read_request {
     my $c = shift;
     my $sel = IO::Select->new($c);
     my ($buf, $end) = ('', time + 5);
     while ($buf !~ /\r\n\r\n/) {
-        return undef unless $sel->can_read($end - time);
-        sysread($c, $buf, 65536, length $buf) or return undef;
+        return () unless $sel->can_read($end - time);
+        sysread($c, $buf, 65536, length $buf) or return ();
     }
     my ($head, $body) = split /\r\n\r\n/, $buf, 2;
+    my ($line) = $head =~ /^([^\r\n]*)/;
     my ($len) = $head =~ /^Content-Length:\s*(\d+)/mi;
     $len //= 0;
     while (length $body < $len) {
-        return undef unless $sel->can_read($end - time);
-        sysread($c, $body, 65536, length $body) or return undef;
+        return () unless $sel->can_read($end - time);
+        sysread($c, $body, 65536, length $body) or return ();
     }
-    return $body;
+    return ($line, $body);
 }
 
 sub answer {
