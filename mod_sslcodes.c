@@ -698,7 +698,7 @@ static int sslcodes_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     (void)plog;
     (void)ptemp;
-    return sslcodes_ocsp_pre_config(pconf);
+    return sslcodes_ocsp_cache_pre_config(pconf);
 }
 
 /* Before mod_ssl's post_config, whose init_server hook reads the values. */
@@ -740,7 +740,7 @@ static int sslcodes_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
 static void sslcodes_child_init(apr_pool_t *p, server_rec *s)
 {
-    sslcodes_ocsp_child_init(p, s);
+    sslcodes_ocsp_cache_child_init(p, s);
 }
 
 /* --- Hook wiring --------------------------------------------------------- */

@@ -25,25 +25,19 @@
  * and fails closed as mod_ssl does: revoked, unknown, or no usable answer.
  *
  * Verified answers are kept in a socache shared by the server's processes
- * (SSLCodesOCSPCache) until their nextUpdate, bounded by
- * SSLOCSPResponseMaxAge.  Only the verdict is kept, so a hit costs no
- * signature check.
+ * (SSLCodesOCSPCache, sslcodes_ocsp_cache.c) until their nextUpdate,
+ * bounded by SSLOCSPResponseMaxAge.  Only the verdict is kept, so a hit
+ * costs no signature check.  The responder is asked by
+ * sslcodes_ocsp_http.c.
  */
 
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
-#include "http_core.h"
-#include "ap_provider.h"
-#include "ap_socache.h"
-#include "util_mutex.h"
 
 #include "apr_strings.h"
 #include "apr_time.h"
-#include "apr_global_mutex.h"
 
-#include <errno.h>
-#include <poll.h>
 #include <string.h>
 
 #include <openssl/ssl.h>
@@ -54,20 +48,10 @@
 #ifndef OPENSSL_NO_OCSP
 #include <openssl/ocsp.h>
 #endif
-#if OPENSSL_VERSION_NUMBER >= 0x30000000L
-#include <openssl/http.h>
-#endif
 
 #include "sslcodes_private.h"
 
 APLOG_USE_MODULE(sslcodes);
-
-struct sslcodes_ocsp_cache {
-    const char *spec;                     /* as configured               */
-    const ap_socache_provider_t *provider; /* NULL for "none"            */
-    ap_socache_instance_t *instance;
-    server_rec *s;                        /* for destroy()               */
-};
 
 struct sslcodes_ocsp_srv {
     sslcodes_url *responder;              /* SSLOCSPDefaultResponder     */
@@ -76,63 +60,7 @@ struct sslcodes_ocsp_srv {
     unsigned long verify_flags;           /* for OCSP_basic_verify()     */
 };
 
-#define SSLCODES_OCSP_MUTEX "sslcodes-ocsp-cache"
-#define SSLCODES_OCSP_KEY_LEN 32          /* SHA-256                     */
-
-/* The cache in use from post_config on, and the lock around it when the
- * provider needs one (shmcb does).  NULL without a cache. */
-static sslcodes_ocsp_cache *sslcodes_ocsp_live;
-static apr_global_mutex_t *sslcodes_ocsp_mutex;
-
 /* --- Configuration and startup ------------------------------------------- */
-
-const char *sslcodes_ocsp_cache_config(cmd_parms *cmd, const char *arg,
-                                       sslcodes_ocsp_cache **out)
-{
-    sslcodes_ocsp_cache *cache = apr_pcalloc(cmd->pool, sizeof(*cache));
-    const char *sep = ap_strchr_c(arg, ':'), *name = arg, *err;
-    apr_array_header_t *names;
-    const ap_list_provider_names_t *n;
-    const char *known = "";
-    int i;
-
-    cache->spec = arg;
-    *out = cache;
-    if (strcasecmp(arg, "none") == 0) {
-        return NULL;
-    }
-    if (sep) {
-        name = apr_pstrmemdup(cmd->temp_pool, arg, sep - arg);
-    }
-    cache->provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
-                                         AP_SOCACHE_PROVIDER_VERSION);
-    if (!cache->provider) {
-        names = ap_list_provider_names(cmd->temp_pool,
-                                       AP_SOCACHE_PROVIDER_GROUP,
-                                       AP_SOCACHE_PROVIDER_VERSION);
-        n = (const ap_list_provider_names_t *)names->elts;
-        for (i = 0; i < names->nelts; i++) {
-            known = apr_pstrcat(cmd->temp_pool, known, ", ",
-                                n[i].provider_name, NULL);
-        }
-        return apr_psprintf(cmd->pool, "%s: unknown cache type '%s' "
-                            "(expected none%s; is mod_socache_%s loaded?)",
-                            cmd->cmd->name, name, known, name);
-    }
-    err = cache->provider->create(&cache->instance, sep ? sep + 1 : NULL,
-                                  cmd->temp_pool, cmd->pool);
-    if (err) {
-        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
-    }
-    return NULL;
-}
-
-int sslcodes_ocsp_pre_config(apr_pool_t *pconf)
-{
-    return ap_mutex_register(pconf, SSLCODES_OCSP_MUTEX, NULL,
-                             APR_LOCK_DEFAULT, 0) == APR_SUCCESS
-           ? OK : HTTP_INTERNAL_SERVER_ERROR;
-}
 
 static int sslcodes_ocsp_startup_error(server_rec *s, const char *directive,
                                        const char *why)
@@ -251,24 +179,6 @@ int sslcodes_ocsp_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ctx)
 #endif
 }
 
-static apr_status_t sslcodes_ocsp_cache_cleanup(void *data)
-{
-    sslcodes_ocsp_cache *cache = data;
-
-    cache->provider->destroy(cache->instance, cache->s);
-    sslcodes_ocsp_live = NULL;
-    sslcodes_ocsp_mutex = NULL;
-    return APR_SUCCESS;
-}
-
-static int sslcodes_ocsp_cache_error(server_rec *s, apr_status_t rv,
-                                     const char *what)
-{
-    ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, SSLCODES_LOGNO(0508)
-                 "SSLCodesOCSPCache: cannot %s", what);
-    return HTTP_INTERNAL_SERVER_ERROR;
-}
-
 static int sslcodes_ocsp_in_use(server_rec *main_s)
 {
     server_rec *s;
@@ -281,63 +191,12 @@ static int sslcodes_ocsp_in_use(server_rec *main_s)
     return 0;
 }
 
-/* After mod_ssl's post_config: the vhosts that check OCSP are known. */
+/* After mod_ssl's post_config: the vhosts that check OCSP are known, and
+ * the cache is set up only if there are any. */
 int sslcodes_ocsp_post_config(apr_pool_t *pconf, server_rec *main_s)
 {
-    sslcodes_ocsp_cache *cache = sslcodes_srv(main_s)->ocsp_cache;
-    struct ap_socache_hints hints = { SSLCODES_OCSP_KEY_LEN,
-                                      SSLCODES_OCSP_ENTRY_LEN,
-                                      apr_time_from_sec(3600) };
-    apr_status_t rv;
-
-    if (!sslcodes_ocsp_in_use(main_s)) {
-        return OK;
-    }
-    if (!cache || !cache->provider) {
-        if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
-            ap_log_error(APLOG_MARK, APLOG_INFO, 0, main_s,
-                         SSLCODES_LOGNO(0509) "OCSP answers about client "
-                         "certificates are not cached (SSLCodesOCSPCache "
-                         "none): every full handshake asks the responder");
-        }
-        return OK;
-    }
-    if (cache->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
-        rv = ap_global_mutex_create(&sslcodes_ocsp_mutex, NULL,
-                                    SSLCODES_OCSP_MUTEX, NULL, main_s, pconf,
-                                    0);
-        if (rv != APR_SUCCESS) {
-            return sslcodes_ocsp_cache_error(main_s, rv, "create its lock");
-        }
-    }
-    rv = cache->provider->init(cache->instance, "mod_sslcodes-ocsp", &hints,
-                               main_s, pconf);
-    if (rv != APR_SUCCESS) {
-        return sslcodes_ocsp_cache_error(main_s, rv,
-            apr_psprintf(pconf, "set up '%s'", cache->spec));
-    }
-    cache->s = main_s;
-    apr_pool_cleanup_register(pconf, cache, sslcodes_ocsp_cache_cleanup,
-                              apr_pool_cleanup_null);
-    sslcodes_ocsp_live = cache;
-    return OK;
-}
-
-void sslcodes_ocsp_child_init(apr_pool_t *p, server_rec *s)
-{
-    apr_status_t rv;
-
-    if (!sslcodes_ocsp_mutex) {
-        return;
-    }
-    rv = apr_global_mutex_child_init(&sslcodes_ocsp_mutex,
-             apr_global_mutex_lockfile(sslcodes_ocsp_mutex), p);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, SSLCODES_LOGNO(0508)
-                     "SSLCodesOCSPCache: cannot attach to its lock; OCSP "
-                     "answers are not cached in this process");
-        sslcodes_ocsp_live = NULL;
-    }
+    return sslcodes_ocsp_cache_post_config(pconf, main_s,
+                                           sslcodes_ocsp_in_use(main_s));
 }
 
 int sslcodes_ocsp_applies(server_rec *s, int depth)
@@ -395,47 +254,6 @@ typedef struct {
     sslcodes_ocsp_entry entry;  /* the answer                            */
     int cached;                 /* ... came from SSLCodesOCSPCache       */
 } sslcodes_ocsp_query;
-
-/* The system error inside OpenSSL error E, or 0. */
-static int sslcodes_ocsp_errno(unsigned long e)
-{
-#ifdef ERR_SYSTEM_ERROR
-    return ERR_SYSTEM_ERROR(e) ? ERR_GET_REASON(e) : 0;
-#else
-    return ERR_GET_LIB(e) == ERR_LIB_SYS ? ERR_GET_REASON(e) : 0;
-#endif
-}
-
-/* The first OpenSSL error behind a failure, for the log. */
-static const char *sslcodes_ocsp_ssl_why(sslcodes_ocsp_query *q,
-                                         const char *what)
-{
-    const char *reason = NULL, *data = NULL;
-    unsigned long e;
-    char buf[256];
-    int sys, flags = 0;
-
-#if OPENSSL_VERSION_NUMBER >= 0x30000000L
-    e = ERR_peek_error_data(&data, &flags);
-#else
-    e = ERR_peek_error_line_data(NULL, NULL, &data, &flags);
-#endif
-    if (!e) {
-        return what;
-    }
-    if ((sys = sslcodes_ocsp_errno(e)) != 0) {
-        reason = apr_strerror(APR_FROM_OS_ERROR(sys), buf, sizeof(buf));
-    }
-    else if (!(reason = ERR_reason_error_string(e))) {
-        ERR_error_string_n(e, buf, sizeof(buf));
-        reason = buf;
-    }
-    if (!sys && data && *data && (flags & ERR_TXT_STRING)) {
-        return apr_psprintf(q->p, "%s: %s (%s)", what, reason,
-                            ap_escape_logitem(q->p, data));
-    }
-    return apr_psprintf(q->p, "%s: %s", what, reason);
-}
 
 /* The first usable http:// OCSP URL of the certificate's Authority
  * Information Access.  *seen says whether it names any OCSP URL. */
@@ -520,61 +338,30 @@ static int sslcodes_ocsp_key(sslcodes_ocsp_query *q, OCSP_CERTID *id,
     return ok;
 }
 
-static int sslcodes_ocsp_lock(void)
+/* A fresh answer for KEY, in q->entry; "fresh" by this vhost's
+ * SSLOCSPResponseMaxAge, whichever vhost stored it. */
+static int sslcodes_ocsp_recall(sslcodes_ocsp_query *q,
+                                const unsigned char *key)
 {
-    return !sslcodes_ocsp_mutex
-        || apr_global_mutex_lock(sslcodes_ocsp_mutex) == APR_SUCCESS;
-}
-
-static void sslcodes_ocsp_unlock(void)
-{
-    if (sslcodes_ocsp_mutex) {
-        apr_global_mutex_unlock(sslcodes_ocsp_mutex);
-    }
-}
-
-/* A fresh answer for KEY, in q->entry. */
-static int sslcodes_ocsp_cache_get(sslcodes_ocsp_query *q,
-                                   const unsigned char *key)
-{
-    sslcodes_ocsp_cache *cache = sslcodes_ocsp_live;
-    unsigned char buf[SSLCODES_OCSP_ENTRY_LEN];
-    unsigned int len = sizeof(buf);
-    apr_status_t rv;
-
-    if (!sslcodes_ocsp_lock()) {
-        return 0;
-    }
-    rv = cache->provider->retrieve(cache->instance, q->s, key,
-                                   SSLCODES_OCSP_KEY_LEN, buf, &len, q->p);
-    sslcodes_ocsp_unlock();
-    return rv == APR_SUCCESS
-        && sslcodes_ocsp_entry_decode(buf, len, &q->entry) == 0
+    return sslcodes_ocsp_cache_get(q->s, q->p, key, &q->entry)
         && apr_time_sec(apr_time_now())
            < sslcodes_ocsp_entry_expiry(&q->entry, q->sc->ocsp_maxage);
 }
 
-static void sslcodes_ocsp_cache_put(sslcodes_ocsp_query *q,
-                                    const unsigned char *key)
+static void sslcodes_ocsp_keep(sslcodes_ocsp_query *q,
+                               const unsigned char *key)
 {
-    sslcodes_ocsp_cache *cache = sslcodes_ocsp_live;
-    unsigned char buf[SSLCODES_OCSP_ENTRY_LEN];
     long long until = sslcodes_ocsp_entry_expiry(&q->entry,
                                                  q->sc->ocsp_maxage);
+    char date[APR_RFC822_DATE_LEN];
     apr_status_t rv;
 
-    if (until <= apr_time_sec(apr_time_now()) || !sslcodes_ocsp_lock()) {
+    if (until <= apr_time_sec(apr_time_now())) {
         return;
     }
-    sslcodes_ocsp_entry_encode(&q->entry, buf);
-    rv = cache->provider->store(cache->instance, q->s, key,
-                                SSLCODES_OCSP_KEY_LEN,
-                                apr_time_from_sec((apr_time_t)until), buf,
-                                sizeof(buf), q->p);
-    sslcodes_ocsp_unlock();
+    rv = sslcodes_ocsp_cache_put(q->s, q->p, key, &q->entry,
+                                 apr_time_from_sec((apr_time_t)until));
     if (APLOGctrace2(q->c)) {
-        char date[APR_RFC822_DATE_LEN];
-
         apr_rfc822_date(date, apr_time_from_sec((apr_time_t)until));
         ap_log_cerror(APLOG_MARK, APLOG_TRACE2, rv, q->c,
                       "OCSP answer from %s %s until %s", q->url,
@@ -584,163 +371,6 @@ static void sslcodes_ocsp_cache_put(sslcodes_ocsp_query *q,
 }
 
 /* --- Asking the responder ------------------------------------------------ */
-
-/* Wait until the socket under BIO can be read (or written, FOR_WRITE),
- * at most until DEADLINE. */
-static apr_status_t sslcodes_ocsp_wait(BIO *bio, int for_write,
-                                       apr_time_t deadline)
-{
-    struct pollfd pfd;
-    apr_interval_time_t left;
-    int fd = -1, rc;
-
-    if (BIO_get_fd(bio, &fd) < 0 || fd < 0) {
-        return APR_EGENERAL;
-    }
-    for (;;) {
-        if ((left = deadline - apr_time_now()) <= 0) {
-            return APR_TIMEUP;
-        }
-        pfd.fd = fd;
-        pfd.events = for_write ? POLLOUT : POLLIN;
-        pfd.revents = 0;
-        rc = poll(&pfd, 1, (int)((left + 999) / 1000));
-        if (rc > 0) {
-            return APR_SUCCESS;
-        }
-        if (rc == 0) {
-            return APR_TIMEUP;
-        }
-        if (errno != EINTR) {
-            return APR_FROM_OS_ERROR(errno);
-        }
-    }
-}
-
-/* Connect without blocking past DEADLINE.  The name lookup itself, when
- * the responder is named by host name, is a plain getaddrinfo(). */
-static sslcodes_ocsp_result_e sslcodes_ocsp_connect(sslcodes_ocsp_query *q,
-                                                    BIO *bio,
-                                                    apr_time_t deadline)
-{
-    for (;;) {
-        if (BIO_do_connect(bio) > 0) {
-            return SSLCODES_OCSP_GOOD;
-        }
-        if (!BIO_should_retry(bio)) {
-            q->why = sslcodes_ocsp_ssl_why(q, "cannot connect");
-            return SSLCODES_OCSP_UNREACHABLE;
-        }
-        if (sslcodes_ocsp_wait(bio, 1, deadline) != APR_SUCCESS) {
-            return SSLCODES_OCSP_TIMEOUT;
-        }
-    }
-}
-
-#if OPENSSL_VERSION_NUMBER >= 0x30000000L
-typedef OSSL_HTTP_REQ_CTX sslcodes_http;
-#define sslcodes_http_free OSSL_HTTP_REQ_CTX_free
-#else
-typedef OCSP_REQ_CTX sslcodes_http;
-#define sslcodes_http_free OCSP_REQ_CTX_free
-#endif
-
-/* An HTTP/1.0 POST of REQ to the responder, through BIO.  Through an
- * SSLOCSPProxyURL the request line carries the absolute URL. */
-static sslcodes_http *sslcodes_ocsp_http(sslcodes_ocsp_query *q, BIO *bio,
-                                         OCSP_REQUEST *req, int proxied)
-{
-    const char *hostport = apr_pstrcat(q->p, q->to.host, ":", q->to.port,
-                                       NULL);
-    sslcodes_http *h;
-
-#if OPENSSL_VERSION_NUMBER >= 0x30000000L
-    if (!(h = OSSL_HTTP_REQ_CTX_new(bio, bio, 0))) {
-        return NULL;
-    }
-    if (!OSSL_HTTP_REQ_CTX_set_request_line(h, 1,
-                                            proxied ? q->to.host : NULL,
-                                            proxied ? q->to.port : NULL,
-                                            q->to.path)
-        || !OSSL_HTTP_REQ_CTX_add1_header(h, "Host", hostport)
-        || !OSSL_HTTP_REQ_CTX_set_expected(h, NULL, 1, 0, 0)
-        || !OSSL_HTTP_REQ_CTX_set1_req(h, "application/ocsp-request",
-                                       ASN1_ITEM_rptr(OCSP_REQUEST),
-                                       (const ASN1_VALUE *)req)) {
-        OSSL_HTTP_REQ_CTX_free(h);
-        return NULL;
-    }
-#else
-    const char *path = proxied ? apr_pstrcat(q->p, "http://", hostport,
-                                             q->to.path, NULL)
-                               : q->to.path;
-
-    if (!(h = OCSP_sendreq_new(bio, path, NULL, -1))) {
-        return NULL;
-    }
-    if (!OCSP_REQ_CTX_add1_header(h, "Host", hostport)
-        || !OCSP_REQ_CTX_set1_req(h, req)) {
-        OCSP_REQ_CTX_free(h);
-        return NULL;
-    }
-#endif
-    return h;
-}
-
-static int sslcodes_ocsp_http_step(sslcodes_http *h, OCSP_RESPONSE **resp)
-{
-#if OPENSSL_VERSION_NUMBER >= 0x30000000L
-    return OSSL_HTTP_REQ_CTX_nbio_d2i(h, (ASN1_VALUE **)resp,
-                                      ASN1_ITEM_rptr(OCSP_RESPONSE));
-#else
-    return OCSP_sendreq_nbio(resp, h);
-#endif
-}
-
-/* Send REQ and read the answer, all within SSLOCSPResponderTimeout. */
-static sslcodes_ocsp_result_e sslcodes_ocsp_fetch(sslcodes_ocsp_query *q,
-                                                  OCSP_REQUEST *req,
-                                                  OCSP_RESPONSE **resp)
-{
-    sslcodes_ocsp_srv *os = q->sc->ocsp_ready;
-    const sslcodes_url *hop = os->proxy ? os->proxy : &q->to;
-    apr_time_t deadline = apr_time_now() + q->sc->ocsp_timeout;
-    sslcodes_ocsp_result_e res;
-    sslcodes_http *h = NULL;
-    BIO *bio;
-    int rc;
-
-    bio = BIO_new_connect(apr_pstrcat(q->p, hop->host, ":", hop->port,
-                                      NULL));
-    if (!bio) {
-        q->why = "cannot set up a connection";
-        return SSLCODES_OCSP_UNREACHABLE;
-    }
-    BIO_set_nbio(bio, 1);
-    res = sslcodes_ocsp_connect(q, bio, deadline);
-    if (res == SSLCODES_OCSP_GOOD
-        && !(h = sslcodes_ocsp_http(q, bio, req, os->proxy != NULL))) {
-        q->why = "cannot build the HTTP request";
-        res = SSLCODES_OCSP_BAD_ANSWER;
-    }
-    while (h && (rc = sslcodes_ocsp_http_step(h, resp)) != 1) {
-        if (rc == 0 || !BIO_should_retry(bio)) {
-            q->why = sslcodes_ocsp_ssl_why(q, "HTTP exchange failed");
-            res = SSLCODES_OCSP_BAD_ANSWER;
-            break;
-        }
-        if (sslcodes_ocsp_wait(bio, BIO_should_write(bio), deadline)
-            != APR_SUCCESS) {
-            res = SSLCODES_OCSP_TIMEOUT;
-            break;
-        }
-    }
-    if (h) {
-        sslcodes_http_free(h);
-    }
-    BIO_free_all(bio);
-    return res;
-}
 
 /* Seconds since the epoch of T, or 0 without T. */
 static long long sslcodes_ocsp_time(const ASN1_GENERALIZEDTIME *t,
@@ -780,9 +410,10 @@ static sslcodes_ocsp_result_e sslcodes_ocsp_read(sslcodes_ocsp_query *q,
         q->why = "its nonce is not the request's";
     }
     else if (!q->sc->ocsp_noverify
-             && OCSP_basic_verify(bs, os->certs, X509_STORE_CTX_get0_store(store),
+             && OCSP_basic_verify(bs, os->certs,
+                                  X509_STORE_CTX_get0_store(store),
                                   os->verify_flags) != 1) {
-        q->why = sslcodes_ocsp_ssl_why(q, "its signature does not verify");
+        q->why = sslcodes_ssl_why(q->p, "its signature does not verify");
     }
     else if (OCSP_resp_find_status(bs, id, &status, &reason, &rev, &thisupd,
                                    &nextupd) != 1) {
@@ -830,6 +461,7 @@ static sslcodes_ocsp_result_e sslcodes_ocsp_ask(sslcodes_ocsp_query *q,
                                                 X509_STORE_CTX *store,
                                                 OCSP_CERTID *id)
 {
+    sslcodes_ocsp_srv *os = q->sc->ocsp_ready;
     OCSP_REQUEST *req = sslcodes_ocsp_request(q, id);
     OCSP_RESPONSE *resp = NULL;
     sslcodes_ocsp_result_e res;
@@ -838,9 +470,20 @@ static sslcodes_ocsp_result_e sslcodes_ocsp_ask(sslcodes_ocsp_query *q,
         q->why = "cannot build the OCSP request";
         return SSLCODES_OCSP_BAD_ANSWER;
     }
-    res = sslcodes_ocsp_fetch(q, req, &resp);
-    if (res == SSLCODES_OCSP_GOOD) {
+    switch (sslcodes_ocsp_fetch(q->p, &q->to, os->proxy,
+                                q->sc->ocsp_timeout, req, &resp, &q->why)) {
+    case SSLCODES_FETCH_OK:
         res = sslcodes_ocsp_read(q, store, req, id, resp);
+        break;
+    case SSLCODES_FETCH_UNREACHABLE:
+        res = SSLCODES_OCSP_UNREACHABLE;
+        break;
+    case SSLCODES_FETCH_TIMEOUT:
+        res = SSLCODES_OCSP_TIMEOUT;
+        break;
+    default:
+        res = SSLCODES_OCSP_BAD_ANSWER;
+        break;
     }
     OCSP_RESPONSE_free(resp);
     OCSP_REQUEST_free(req);
@@ -868,15 +511,15 @@ static sslcodes_ocsp_result_e sslcodes_ocsp_run(sslcodes_ocsp_query *q,
         q->why = "cannot make its OCSP certificate id";
         return SSLCODES_OCSP_BAD_ANSWER;
     }
-    keyed = sslcodes_ocsp_live && sslcodes_ocsp_key(q, id, key);
-    if (keyed && sslcodes_ocsp_cache_get(q, key)) {
+    keyed = sslcodes_ocsp_cache_on() && sslcodes_ocsp_key(q, id, key);
+    if (keyed && sslcodes_ocsp_recall(q, key)) {
         q->cached = 1;
         res = (sslcodes_ocsp_result_e)q->entry.status;
     }
     else {
         res = sslcodes_ocsp_ask(q, store, id);
         if (keyed && res <= SSLCODES_OCSP_UNKNOWN) {
-            sslcodes_ocsp_cache_put(q, key);
+            sslcodes_ocsp_keep(q, key);
         }
     }
     OCSP_CERTID_free(id);

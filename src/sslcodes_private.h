@@ -29,6 +29,9 @@
 #include "apr_optional_hooks.h"
 
 #include <openssl/ssl.h>
+#ifndef OPENSSL_NO_OCSP
+#include <openssl/ocsp.h>
+#endif
 
 #include "mod_sslcodes.h"
 #include "sslcodes_pure.h"
@@ -179,14 +182,43 @@ const char *sslcodes_check_status(int status);
 int sslcodes_perdir_check(request_rec *r);
 
 /* sslcodes_ocsp.c: OCSP for client certificates */
-const char *sslcodes_ocsp_cache_config(cmd_parms *cmd, const char *arg,
-                                       sslcodes_ocsp_cache **out);
 int sslcodes_ocsp_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ctx);
-int sslcodes_ocsp_pre_config(apr_pool_t *pconf);
 int sslcodes_ocsp_post_config(apr_pool_t *pconf, server_rec *main_s);
-void sslcodes_ocsp_child_init(apr_pool_t *p, server_rec *s);
 int sslcodes_ocsp_applies(server_rec *s, int depth);
 long sslcodes_ocsp_check(server_rec *s, conn_rec *c, X509_STORE_CTX *store);
+
+/* sslcodes_ocsp_cache.c: SSLCodesOCSPCache */
+#define SSLCODES_OCSP_KEY_LEN 32      /* a SHA-256 */
+const char *sslcodes_ocsp_cache_config(cmd_parms *cmd, const char *arg,
+                                       sslcodes_ocsp_cache **out);
+int sslcodes_ocsp_cache_pre_config(apr_pool_t *pconf);
+int sslcodes_ocsp_cache_post_config(apr_pool_t *pconf, server_rec *main_s,
+                                    int in_use);
+void sslcodes_ocsp_cache_child_init(apr_pool_t *p, server_rec *s);
+int sslcodes_ocsp_cache_on(void);
+int sslcodes_ocsp_cache_get(server_rec *s, apr_pool_t *p,
+                            const unsigned char *key, sslcodes_ocsp_entry *e);
+apr_status_t sslcodes_ocsp_cache_put(server_rec *s, apr_pool_t *p,
+                                     const unsigned char *key,
+                                     const sslcodes_ocsp_entry *e,
+                                     apr_time_t until);
+
+/* sslcodes_ocsp_http.c: asking an OCSP responder */
+typedef enum {
+    SSLCODES_FETCH_OK = 0,
+    SSLCODES_FETCH_UNREACHABLE,       /* no connection                  */
+    SSLCODES_FETCH_TIMEOUT,           /* SSLOCSPResponderTimeout passed */
+    SSLCODES_FETCH_FAILED             /* the HTTP exchange failed       */
+} sslcodes_fetch_e;
+
+const char *sslcodes_ssl_why(apr_pool_t *p, const char *what);
+#ifndef OPENSSL_NO_OCSP
+sslcodes_fetch_e sslcodes_ocsp_fetch(apr_pool_t *p, const sslcodes_url *to,
+                                     const sslcodes_url *proxy,
+                                     apr_interval_time_t timeout,
+                                     OCSP_REQUEST *req, OCSP_RESPONSE **resp,
+                                     const char **why);
+#endif
 
 #if defined(__GNUC__) && __GNUC__ >= 4
 #pragma GCC visibility pop
