@@ -166,7 +166,7 @@ sub answer {
 package SSLCodesOCSP;
 
 # throwaway_httpd(NAME, PORT, CONFIG, global => TEXT, no_ca => 1,
-# module_first => 1): write a minimal httpd.conf for a TLS server on
+# module_first => 1, mpm => 'prefork'): write a minimal httpd.conf for a TLS server on
 # 127.0.0.1:PORT with CONFIG inside its <VirtualHost> and TEXT outside,
 # and start it in the foreground.  Returns { ok => it started, log => sub
 # returning its error log and console output, stop => sub }.
@@ -177,8 +177,14 @@ sub throwaway_httpd {
     my $dir = "$t/logs/$name";
     mkdir $dir;
     unlink "$dir/error_log", "$dir/httpd.pid";
+    my $mpm = $o{mpm} // 'event';
     my $load = join '', map { "LoadModule ${_}_module $mods/mod_$_.so\n" }
-        qw(mpm_event authz_core mime ssl socache_shmcb headers);
+        ("mpm_$mpm", qw(authz_core mime ssl socache_shmcb headers));
+    my $procs = $mpm eq 'prefork'
+        ? "StartServers 2\nMinSpareServers 1\nMaxSpareServers 4\n"
+          . "MaxRequestWorkers 8"
+        : "StartServers 1\nServerLimit 1\nThreadsPerChild 8\n"
+          . "MaxRequestWorkers 8\nMinSpareThreads 1\nMaxSpareThreads 8";
     my $mine = "LoadModule sslcodes_module $t/../.libs/mod_sslcodes.so\n";
     $load = $o{module_first} ? $mine . $load : $load . $mine;
     my $global = $o{global} // '';
@@ -193,12 +199,7 @@ ErrorLog $dir/error_log
 LogLevel info ssl:warn sslcodes:trace2
 ${load}TypesConfig /dev/null
 DocumentRoot $t/htdocs
-StartServers 1
-ServerLimit 1
-ThreadsPerChild 8
-MaxRequestWorkers 8
-MinSpareThreads 1
-MaxSpareThreads 8
+$procs
 SSLRandomSeed startup builtin
 SSLSessionCache "shmcb:$dir/ssl_scache(512000)"
 SSLCertificateFile $t/pki/server.crt
@@ -216,6 +217,9 @@ CONF
     my $httpd = Apache::Test::vars('httpd');
     my $pid = fork // die "fork: $!";
     if (!$pid) {
+        # A process group of its own: prefork's parent signals its whole
+        # group when it stops, which would include the test.
+        POSIX::setsid();
         open STDOUT, '>', "$dir/stdout";
         open STDERR, '>&', \*STDOUT;
         { exec $httpd, '-f', "$dir/httpd.conf", '-DFOREGROUND' };

@@ -13,7 +13,7 @@ use SSLCodesOCSP;
 my @wires = (['--http1.1', '--tls-max', '1.2'], ['--http1.1', '--tlsv1.3'],
              ['--http2', '--tls-max', '1.2'], ['--http2', '--tlsv1.3']);
 
-plan tests => 2 * (@wires * 2 + 1) + 3 + 6 + 4;
+plan tests => 2 * (@wires * 2 + 1) + 3 + 6 + 4 + 5;
 
 my $t = t_dir();
 
@@ -78,4 +78,33 @@ for my $c (['valid', 200, 'SUCCESS'],
         ok t_cmp($r->{status}, 200, "no nextUpdate: handshake $n 200");
         ok t_cmp($nonext->count, $n, "no nextUpdate: asked $n times");
     }
+}
+
+# 4. Across processes: prefork with one connection per child, so that each
+#    handshake is made by another process (httpd on 127.0.0.1:9982).
+{
+    my $shared = ocsp_responder(port => 9996);
+    my $h = throwaway_httpd('prefork', 9982,
+        "SSLCodesVerifyClient on\n    SSLOCSPEnable leaf\n"
+        . "    SSLOCSPDefaultResponder http://127.0.0.1:9996/prefork\n"
+        . "    SSLOCSPOverrideResponder on",
+        mpm => 'prefork',
+        global => "MaxConnectionsPerChild 1\n"
+                  . "SSLCodesOCSPCache \"shmcb:$t/logs/prefork/ocsp(128000)\"");
+    ok t_cmp($h->{ok} ? 'started' : 'did not start', 'started',
+             'prefork: the server starts');
+    my @status;
+    for my $n (1 .. 3) {
+        push @status, curl('--http1.1', '--cert', "$t/pki/client-valid.pem",
+                           'https://localhost:9982/ok.html')->{status};
+    }
+    ok t_cmp("@status", '200 200 200', 'prefork: three handshakes served');
+    my %pids = map { $_ => 1 }
+               $h->{log}->() =~ /\[pid (\d+)[^\]]*\].*OCSP: client certificate good/g;
+    ok t_cmp(scalar(keys %pids), 3, 'prefork: by three processes');
+    ok t_cmp($shared->count, 1, 'prefork: the responder was asked once');
+    $h->{stop}->();
+    ok t_cmp([bad_log_lines($h->{log}->(),
+                            qr/AH00558|AH01882|caught SIGTERM, shutting down/)],
+             [], 'prefork: no error lines');
 }
