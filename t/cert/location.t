@@ -16,7 +16,7 @@ my @wires = (['HTTP/1.1 TLS 1.2', '--http1.1', '--tls-max', '1.2'],
              ['HTTP/1.1 TLS 1.3', '--http1.1', '--tlsv1.3'],
              ['HTTP/2 TLS 1.3', '--http2', '--tlsv1.3']);
 
-plan tests => 2 * @wires * 23 + 4 + 12 + 14 + 6 + 5 + 5 + 6 + 6;
+plan tests => 2 * @wires * 25 + 4 + 12 + 14 + 6 + 5 + 5 + 6 + 6;
 
 my $t = t_dir();
 my %cert = map { $_ => ['--cert', "$t/pki/client-$_.pem"] }
@@ -37,6 +37,11 @@ sub req {
     if ($status =~ /^49[56]$/) {
         my $why = $status == 496 ? 'client sent no required SSL certificate'
                                  : 'client SSL certificate verify error';
+        my $reason = $status == 496 ? 'SSL Certificate Required'
+                                    : 'SSL Certificate Error';
+        ok t_cmp($r->{status_line},
+                 qr/^HTTP\/(?:1\.1 $status \Q$reason\E|2 $status)\s*$/,
+                 "$name: status line");
         ok t_cmp(wait_log($mark, qr/SSLCODES0101/),
                  qr/SSLCODES0101: \Q$why\E.*\(vhost localhost:$port, request "GET \Q$path\E HTTP\/[12](?:\.[01])?"\): $status/,
                  "$name: logged");

@@ -26,7 +26,7 @@ my %want = (
 );
 my @certs = ('valid', 'ocsp-revoked', 'ocsp-unknown');
 
-plan tests => @certs * @wires * 5 + 2 * 5;
+plan tests => @certs * @wires * 5 + 2 * @wires + 2 * 5 + 1;
 
 my $t = t_dir();
 my $responder = ocsp_responder(port => 9990);
@@ -46,6 +46,9 @@ sub check {
     ok t_cmp($r->{headers}{'x-client-verify'}, $verify,
              "$name: SSL_CLIENT_VERIFY");
     if ($status == 495) {
+        ok t_cmp($r->{status_line},
+                 qr/^HTTP\/(?:1\.1 495 SSL Certificate Error|2 495)\s*$/,
+                 "$name: status line");
         ok t_cmp($r->{body}, $P495, "$name: 495 page");
         ok t_cmp($r->{headers}{'x-verify-error'} // $error, $error,
                  "$name: SSLCODES_VERIFY_ERROR");
