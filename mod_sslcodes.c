@@ -23,8 +23,10 @@
  *
  * This file holds the module record, the directives and the hook wiring.
  * The work is done in src/: sslcodes_conn.c looks at a connection's first
- * bytes before mod_ssl does, sslcodes_response.c answers the request, and
- * sslcodes_pure.c holds the parsers that see untrusted bytes.
+ * bytes before mod_ssl does, sslcodes_response.c answers the request,
+ * sslcodes_verify.c and sslcodes_ocsp.c check client certificates,
+ * sslcodes_perdir.c decides per location, and sslcodes_pure.c holds the
+ * parsers that see untrusted bytes.
  */
 
 #include "httpd.h"
@@ -70,11 +72,37 @@ static void *sslcodes_create_srv(apr_pool_t *p, server_rec *s)
     sc->header_too_large = SSLCODES_UNSET;
     sc->client_closed = SSLCODES_UNSET;
     /* action: NULL is unset, and so is trust: NULL. */
+    sc->dir_verify = SSLCODES_UNSET;
+    sc->ocsp = SSLCODES_UNSET;
+    sc->ocsp_no_url_ok = SSLCODES_UNSET;
+    sc->ocsp_override = SSLCODES_UNSET;
+    sc->ocsp_timeout = SSLCODES_UNSET;
+    sc->ocsp_skew = SSLCODES_UNSET;
+    sc->ocsp_maxage = SSLCODES_UNSET;
+    sc->ocsp_nonce = SSLCODES_UNSET;
+    sc->ocsp_noverify = SSLCODES_UNSET;
+    /* Pointers: NULL is unset.  action: NULL for every code. */
+    sc->ocsp_responder = NULL;
+    sc->ocsp_certs_file = NULL;
+    sc->ocsp_proxy = NULL;
+    sc->ocsp_cache = NULL;
     return sc;
 }
 
 #define SSLCODES_MERGE(f) \
     m->f = (add->f != SSLCODES_UNSET) ? add->f : base->f
+#define SSLCODES_MERGE_PTR(f) \
+    m->f = add->f ? add->f : base->f
+
+/* Sections of the server config apply inside every virtual host too, so
+ * what they said about SSLCodesVerifyClient adds up. */
+static int sslcodes_merge_dir_bits(int base, int add)
+{
+    if (base == SSLCODES_UNSET) {
+        return add;
+    }
+    return add == SSLCODES_UNSET ? base : (base | add);
+}
 
 static void *sslcodes_merge_srv(apr_pool_t *p, void *basev, void *addv)
 {
@@ -93,6 +121,21 @@ static void *sslcodes_merge_srv(apr_pool_t *p, void *basev, void *addv)
     SSLCODES_MERGE(client_closed);
     /* Error documents are inherited code by code, as mod_ssl inherits
      * each of its client-CA lines. */
+    m->dir_verify = sslcodes_merge_dir_bits(base->dir_verify,
+                                            add->dir_verify);
+    SSLCODES_MERGE(ocsp);
+    SSLCODES_MERGE(ocsp_no_url_ok);
+    SSLCODES_MERGE_PTR(ocsp_responder);
+    SSLCODES_MERGE(ocsp_override);
+    SSLCODES_MERGE(ocsp_timeout);
+    SSLCODES_MERGE(ocsp_skew);
+    SSLCODES_MERGE(ocsp_maxage);
+    SSLCODES_MERGE(ocsp_nonce);
+    SSLCODES_MERGE(ocsp_noverify);
+    SSLCODES_MERGE_PTR(ocsp_certs_file);
+    SSLCODES_MERGE_PTR(ocsp_proxy);
+    SSLCODES_MERGE_PTR(ocsp_cache);
+    /* Error documents are inherited code by code. */
     for (i = 0; i < SSLCODES_NCODES; i++) {
         m->action[i] = add->action[i] ? add->action[i] : base->action[i];
     }
@@ -100,6 +143,35 @@ static void *sslcodes_merge_srv(apr_pool_t *p, void *basev, void *addv)
         m->trust[i] = add->trust[i] ? add->trust[i] : base->trust[i];
     }
     return m;
+}
+
+/* mod_ssl's defaults for its OCSP settings (ssl_private.h and
+ * ssl_engine_ocsp.c): 10 s to answer, 5 minutes of clock skew, any age
+ * up to nextUpdate, and a nonce. */
+static void sslcodes_resolve_ocsp_defaults(sslcodes_srv_conf *sc)
+{
+    if (sc->ocsp == SSLCODES_UNSET) {
+        sc->ocsp = SSLCODES_OCSP_OFF;
+    }
+    if (sc->ocsp_no_url_ok == SSLCODES_UNSET) {
+        sc->ocsp_no_url_ok = 0;
+    }
+    if (sc->ocsp_override == SSLCODES_UNSET) {
+        sc->ocsp_override = 0;
+    }
+    if (sc->ocsp_timeout == SSLCODES_UNSET) {
+        sc->ocsp_timeout = apr_time_from_sec(10);
+    }
+    if (sc->ocsp_skew == SSLCODES_UNSET) {
+        sc->ocsp_skew = 300;
+    }
+    /* ocsp_maxage: UNSET (-1) is mod_ssl's "any age". */
+    if (sc->ocsp_nonce == SSLCODES_UNSET) {
+        sc->ocsp_nonce = 1;
+    }
+    if (sc->ocsp_noverify == SSLCODES_UNSET) {
+        sc->ocsp_noverify = 0;
+    }
 }
 
 /* The one place where unset values become defaults.  Runs after merging,
@@ -137,6 +209,28 @@ static void sslcodes_resolve_defaults(server_rec *s, sslcodes_srv_conf *sc)
     if (sc->client_closed == SSLCODES_UNSET) {
         sc->client_closed = 0;
     }
+    if (sc->dir_verify == SSLCODES_UNSET) {
+        sc->dir_verify = 0;
+    }
+    sslcodes_resolve_ocsp_defaults(sc);
+}
+
+static void *sslcodes_create_dir(apr_pool_t *p, char *path)
+{
+    sslcodes_dir_conf *dc = apr_pcalloc(p, sizeof(*dc));
+
+    (void)path;
+    dc->verify = SSLCODES_UNSET;
+    return dc;
+}
+
+static void *sslcodes_merge_dir(apr_pool_t *p, void *basev, void *addv)
+{
+    const sslcodes_dir_conf *base = basev, *add = addv;
+    sslcodes_dir_conf *m = apr_pcalloc(p, sizeof(*m));
+
+    SSLCODES_MERGE(verify);
+    return m;
 }
 
 /* --- Directives ---------------------------------------------------------- */
@@ -177,6 +271,26 @@ static int sslcodes_keyword(const char *arg, const char *const *names)
     return -1;
 }
 
+/* A section of S says SSLCodesVerifyClient MODE: S's handshakes must then
+ * ask for a certificate, and its 496 waits until the URL is mapped.  An
+ * .htaccess file is read per request, long after the handshake was set
+ * up, so it cannot change that (see the README). */
+static void sslcodes_note_dir_verify(cmd_parms *cmd, int mode)
+{
+    sslcodes_srv_conf *sc = sslcodes_srv(cmd->server);
+
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_RUN_MPM) {
+        return;
+    }
+    if (sc->dir_verify == SSLCODES_UNSET) {
+        sc->dir_verify = 0;
+    }
+    sc->dir_verify |= SSLCODES_DIR_SEEN;
+    if (mode != SSLCODES_VERIFY_OFF) {
+        sc->dir_verify |= SSLCODES_DIR_ASKS;
+    }
+}
+
 static const char *sslcodes_set_verify(cmd_parms *cmd, void *dc,
                                        const char *arg)
 {
@@ -186,11 +300,15 @@ static const char *sslcodes_set_verify(cmd_parms *cmd, void *dc,
     };
     int i = sslcodes_keyword(arg, names);
 
-    (void)dc;
     if (i < 0) {
         return apr_psprintf(cmd->pool, "%s: unknown mode '%s' (expected off, "
                             "on, optional or optional_no_ca)", cmd->cmd->name,
                             arg);
+    }
+    if (cmd->path) {
+        ((sslcodes_dir_conf *)dc)->verify = i;
+        sslcodes_note_dir_verify(cmd, i);
+        return NULL;
     }
     sslcodes_srv(cmd->server)->verify = i;
     return NULL;
@@ -313,6 +431,110 @@ static const char *sslcodes_note_crl_check(cmd_parms *cmd, void *dc,
     return DECLINE_CMD;
 }
 
+/*
+ * mod_ssl's OCSP directives, read the same way: mod_ssl checks OCSP only
+ * under its own SSLVerifyClient, so for certificates that this module
+ * checks, it applies them itself (sslcodes_ocsp.c).  The values are read
+ * as mod_ssl reads them (atoi where it uses atoi); a value mod_ssl refuses
+ * stops startup there.
+ */
+static const char *sslcodes_note_ocsp_enable(cmd_parms *cmd, void *dc,
+                                             const char *args)
+{
+    /* In the order of sslcodes_ocsp_e. */
+    static const char *const names[] = { "off", "leaf", "on", NULL };
+    sslcodes_srv_conf *sc = sslcodes_srv(cmd->server);
+    const char *w = ap_getword_conf(cmd->temp_pool, &args);
+    int i = sslcodes_keyword(w, names);
+
+    (void)dc;
+    if (i >= 0) {
+        sc->ocsp = i;
+        sc->ocsp_no_url_ok = 0;
+        while (*(w = ap_getword_conf(cmd->temp_pool, &args))) {
+            if (strcasecmp(w, "no_ocsp_for_cert_ok") == 0) {
+                sc->ocsp_no_url_ok = 1;
+            }
+        }
+    }
+    return DECLINE_CMD;
+}
+
+static const char *sslcodes_note_ocsp_url(cmd_parms *cmd, void *dc,
+                                          const char *arg)
+{
+    sslcodes_srv_conf *sc = sslcodes_srv(cmd->server);
+
+    (void)dc;
+    if (strcmp(cmd->cmd->name, "SSLOCSPProxyURL") == 0) {
+        sc->ocsp_proxy = arg;
+    }
+    else {
+        sc->ocsp_responder = arg;
+    }
+    return DECLINE_CMD;
+}
+
+static const char *sslcodes_note_ocsp_flag(cmd_parms *cmd, void *dc, int on)
+{
+    sslcodes_srv_conf *sc = sslcodes_srv(cmd->server);
+
+    (void)dc;
+    if (strcmp(cmd->cmd->name, "SSLOCSPOverrideResponder") == 0) {
+        sc->ocsp_override = on;
+    }
+    else if (strcmp(cmd->cmd->name, "SSLOCSPUseRequestNonce") == 0) {
+        sc->ocsp_nonce = on;
+    }
+    else {
+        sc->ocsp_noverify = on;
+    }
+    return DECLINE_CMD;
+}
+
+static const char *sslcodes_note_ocsp_seconds(cmd_parms *cmd, void *dc,
+                                              const char *arg)
+{
+    sslcodes_srv_conf *sc = sslcodes_srv(cmd->server);
+    int n = atoi(arg);
+
+    (void)dc;
+    if (n >= 0) {
+        if (strcmp(cmd->cmd->name, "SSLOCSPResponderTimeout") == 0) {
+            sc->ocsp_timeout = apr_time_from_sec(n);
+        }
+        else if (strcmp(cmd->cmd->name, "SSLOCSPResponseTimeSkew") == 0) {
+            sc->ocsp_skew = n;
+        }
+        else {
+            sc->ocsp_maxage = n;
+        }
+    }
+    return DECLINE_CMD;
+}
+
+static const char *sslcodes_note_ocsp_certs(cmd_parms *cmd, void *dc,
+                                            const char *arg)
+{
+    (void)dc;
+    sslcodes_srv(cmd->server)->ocsp_certs_file =
+        ap_server_root_relative(cmd->pool, arg);
+    return DECLINE_CMD;
+}
+
+static const char *sslcodes_set_ocsp_cache(cmd_parms *cmd, void *dc,
+                                           const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dc;
+    if (err) {
+        return err;
+    }
+    return sslcodes_ocsp_cache_config(cmd, arg,
+                                      &sslcodes_srv(cmd->server)->ocsp_cache);
+}
+
 #define SSLCODES_MAX_WORDS 16
 
 static const char *sslcodes_set_error_document(cmd_parms *cmd, void *dc,
@@ -371,10 +593,16 @@ static const command_rec sslcodes_cmds[] = {
                  "On or Off: answer plain HTTP on this TLS virtual host with "
                  "497 (default Off)"),
     AP_INIT_TAKE1("SSLCodesVerifyClient", sslcodes_set_verify, NULL,
-                  RSRC_CONF,
+                  RSRC_CONF | ACCESS_CONF | OR_AUTHCFG,
                   "off, on, optional or optional_no_ca: ask for a client "
                   "certificate and answer failures with 496 or 495 "
                   "(default off)"),
+    AP_INIT_TAKE1("SSLCodesOCSPCache", sslcodes_set_ocsp_cache, NULL,
+                  RSRC_CONF,
+                  "none, or a socache TYPE[:ARGS] (e.g. "
+                  "shmcb:/path(512000)) shared by the server's processes "
+                  "for OCSP answers about client certificates "
+                  "(default none)"),
     AP_INIT_RAW_ARGS("SSLCodesErrorDocument", sslcodes_set_error_document,
                      NULL, RSRC_CONF,
                      "CODE... [=STATUS] ACTION: codes 494 to 497; ACTION is "
@@ -423,28 +651,76 @@ static const command_rec sslcodes_cmds[] = {
                      RSRC_CONF,
                      "mod_reqtimeout's directive; mod_sslcodes reads its "
                      "handshake= stage"),
+    /* Not the module's own either: see sslcodes_note_ocsp_enable(). */
+    AP_INIT_RAW_ARGS("SSLOCSPEnable", sslcodes_note_ocsp_enable, NULL,
+                     RSRC_CONF,
+                     "mod_ssl's directive; mod_sslcodes reads its value"),
+    AP_INIT_TAKE1("SSLOCSPDefaultResponder", sslcodes_note_ocsp_url, NULL,
+                  RSRC_CONF,
+                  "mod_ssl's directive; mod_sslcodes reads its value"),
+    AP_INIT_TAKE1("SSLOCSPProxyURL", sslcodes_note_ocsp_url, NULL,
+                  RSRC_CONF,
+                  "mod_ssl's directive; mod_sslcodes reads its value"),
+    AP_INIT_FLAG("SSLOCSPOverrideResponder", sslcodes_note_ocsp_flag, NULL,
+                 RSRC_CONF,
+                 "mod_ssl's directive; mod_sslcodes reads its value"),
+    AP_INIT_FLAG("SSLOCSPUseRequestNonce", sslcodes_note_ocsp_flag, NULL,
+                 RSRC_CONF,
+                 "mod_ssl's directive; mod_sslcodes reads its value"),
+    AP_INIT_FLAG("SSLOCSPNoVerify", sslcodes_note_ocsp_flag, NULL,
+                 RSRC_CONF,
+                 "mod_ssl's directive; mod_sslcodes reads its value"),
+    AP_INIT_TAKE1("SSLOCSPResponderTimeout", sslcodes_note_ocsp_seconds,
+                  NULL, RSRC_CONF,
+                  "mod_ssl's directive; mod_sslcodes reads its value"),
+    AP_INIT_TAKE1("SSLOCSPResponseTimeSkew", sslcodes_note_ocsp_seconds,
+                  NULL, RSRC_CONF,
+                  "mod_ssl's directive; mod_sslcodes reads its value"),
+    AP_INIT_TAKE1("SSLOCSPResponseMaxAge", sslcodes_note_ocsp_seconds,
+                  NULL, RSRC_CONF,
+                  "mod_ssl's directive; mod_sslcodes reads its value"),
+    AP_INIT_TAKE1("SSLOCSPResponderCertificateFile",
+                  sslcodes_note_ocsp_certs, NULL, RSRC_CONF,
+                  "mod_ssl's directive; mod_sslcodes reads its value"),
     { NULL }
 };
 
 /* --- Startup ------------------------------------------------------------- */
 
+static int sslcodes_wants_497(const sslcodes_srv_conf *sc)
+{
+    return sc->enabled;
+}
+
+/* The handshake asks for a certificate: SSLCodesVerifyClient says so for
+ * the vhost or for one of its locations. */
+static int sslcodes_wants_verify(const sslcodes_srv_conf *sc)
+{
+    return sc->verify != SSLCODES_VERIFY_OFF
+        || (sc->dir_verify & SSLCODES_DIR_ASKS);
+}
+
 /* mod_ssl runs this for every server it sets up for TLS, including one
- * enabled only by "Listen ... https" with a certificate. */
+ * enabled only by "Listen ... https" with a certificate.  OCSP is set up
+ * first: it needs to see mod_ssl's own verify mode before the wrapper
+ * replaces it. */
 static int sslcodes_init_server(server_rec *s, apr_pool_t *p, int is_proxy,
                                 SSL_CTX *ctx)
 {
     sslcodes_srv_conf *sc = sslcodes_srv(s);
 
-    (void)p;
     if (is_proxy) {
         return OK;
     }
     sc->is_tls = 1;
     sslcodes_verify_note_ctx(s, ctx);
-    if (sc->verify > SSLCODES_VERIFY_OFF) {
-        return sslcodes_verify_init_server(s, ctx);
+    if (!sslcodes_wants_verify(sc)) {
+        return OK;
     }
-    return OK;
+    if (sslcodes_ocsp_init_server(s, p, ctx) != OK) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return sslcodes_verify_init_server(s, ctx);
 }
 
 static int sslcodes_same_address(const server_addr_rec *a,
@@ -470,16 +746,6 @@ static int sslcodes_share_address(const server_rec *a, const server_rec *b)
         }
     }
     return 0;
-}
-
-static int sslcodes_wants_497(const sslcodes_srv_conf *sc)
-{
-    return sc->enabled;
-}
-
-static int sslcodes_wants_verify(const sslcodes_srv_conf *sc)
-{
-    return sc->verify != SSLCODES_VERIFY_OFF;
 }
 
 /* Does TLS server S, or a name-based sibling on its address, want this?
@@ -540,7 +806,7 @@ static int sslcodes_check_load_order(server_rec *main_s)
     int verify = 0, classify = 0;
 
     for (s = main_s; s; s = s->next) {
-        verify |= sslcodes_srv(s)->verify != SSLCODES_VERIFY_OFF;
+        verify |= sslcodes_wants_verify(sslcodes_srv(s));
         classify |= sslcodes_srv(s)->enabled;
     }
     if ((verify || classify) && sslcodes_loaded_later("mod_ssl.c")) {
@@ -548,7 +814,8 @@ static int sslcodes_check_load_order(server_rec *main_s)
                      SSLCODES_LOGNO(0004) "%s needs \"LoadModule "
                      "sslcodes_module\" to come after \"LoadModule "
                      "ssl_module\", to see SSLVerifyDepth, "
-                     "SSLCARevocationCheck and the SSLCA* lines",
+                     "SSLCARevocationCheck, the SSLCA* lines and the "
+                     "SSLOCSP* settings",
                      verify ? "SSLCodesVerifyClient" : "SSLCodes");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -600,8 +867,7 @@ static int sslcodes_check_session_contexts(server_rec *main_s)
             cb = sslcodes_srv(b);
             if (!cb->is_tls || a->port != b->port
                 || strcasecmp(a->server_hostname, b->server_hostname) != 0
-                || (ca->verify == SSLCODES_VERIFY_OFF
-                    && cb->verify == SSLCODES_VERIFY_OFF)
+                || (!sslcodes_wants_verify(ca) && !sslcodes_wants_verify(cb))
                 || sslcodes_same_trust(ca, cb)) {
                 continue;
             }
@@ -620,8 +886,18 @@ static int sslcodes_check_session_contexts(server_rec *main_s)
     return OK;
 }
 
-static int sslcodes_post_config(apr_pool_t *pconf, apr_pool_t *plog,
-                                apr_pool_t *ptemp, server_rec *main_s)
+static int sslcodes_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                               apr_pool_t *ptemp)
+{
+    (void)plog;
+    (void)ptemp;
+    return sslcodes_ocsp_cache_pre_config(pconf);
+}
+
+/* Before mod_ssl's post_config, whose init_server hook reads the values. */
+static int sslcodes_post_config_defaults(apr_pool_t *pconf, apr_pool_t *plog,
+                                         apr_pool_t *ptemp,
+                                         server_rec *main_s)
 {
     server_rec *s;
 
@@ -631,9 +907,18 @@ static int sslcodes_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     for (s = main_s; s; s = s->next) {
         sslcodes_resolve_defaults(s, sslcodes_srv(s));
     }
+    return OK;
+}
+
+static int sslcodes_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                apr_pool_t *ptemp, server_rec *main_s)
+{
+    (void)plog;
+    (void)ptemp;
     sslcodes_derive(main_s);
     if (sslcodes_check_load_order(main_s) != OK
-        || sslcodes_check_session_contexts(main_s) != OK) {
+        || sslcodes_check_session_contexts(main_s) != OK
+        || sslcodes_ocsp_post_config(pconf, main_s) != OK) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     sslcodes_status_post_config(main_s);
@@ -653,6 +938,11 @@ static int sslcodes_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                      same ? "" : OPENSSL_VERSION_TEXT);
     }
     return OK;
+}
+
+static void sslcodes_child_init(apr_pool_t *p, server_rec *s)
+{
+    sslcodes_ocsp_cache_child_init(p, s);
 }
 
 /* --- Hook wiring --------------------------------------------------------- */
@@ -675,8 +965,12 @@ static void sslcodes_register_hooks(apr_pool_t *p)
 
     (void)p;
     sslcodes_conn_register();
+    ap_hook_pre_config(sslcodes_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(sslcodes_post_config_defaults, NULL, before_ssl,
+                        APR_HOOK_MIDDLE);
     ap_hook_post_config(sslcodes_post_config, after_ssl, NULL,
                         APR_HOOK_MIDDLE);
+    ap_hook_child_init(sslcodes_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ssl, init_server, sslcodes_init_server, NULL, NULL,
                       APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ssl, pre_handshake, sslcodes_pre_handshake, NULL, NULL,
@@ -686,6 +980,16 @@ static void sslcodes_register_hooks(apr_pool_t *p)
                            APR_HOOK_MIDDLE);
     ap_hook_post_read_request(sslcodes_post_read_request, after_remoteip,
                               before_ssl, APR_HOOK_REALLY_FIRST);
+
+    /* SSLCodesVerifyClient in a location decides right after the last
+     * location walk: the URL is mapped, and no authentication,
+     * authorization, handler, proxy or CGI has run.  httpd runs this hook
+     * for every request, subrequests and internal redirects included.
+     * The access hooks would not do: "Satisfy Any" lets a user who logs
+     * in skip them, and httpd skips them when a parent request with the
+     * same configuration passed. */
+    ap_hook_post_perdir_config(sslcodes_perdir_check, NULL, NULL,
+                               APR_HOOK_REALLY_FIRST);
 
     /* mod_ssl's access hook resets a TLS 1.2 connection's verify result
      * on every request; a failed one is written back right after it. */
@@ -713,8 +1017,8 @@ static void sslcodes_register_hooks(apr_pool_t *p)
 
 AP_DECLARE_MODULE(sslcodes) = {
     STANDARD20_MODULE_STUFF,
-    NULL,                       /* create per-directory config */
-    NULL,                       /* merge per-directory config  */
+    sslcodes_create_dir,        /* create per-directory config */
+    sslcodes_merge_dir,         /* merge per-directory config  */
     sslcodes_create_srv,        /* create per-server config    */
     sslcodes_merge_srv,         /* merge per-server config     */
     sslcodes_cmds,              /* directives                  */

@@ -30,6 +30,9 @@
 #include "apr_optional_hooks.h"
 
 #include <openssl/ssl.h>
+#ifndef OPENSSL_NO_OCSP
+#include <openssl/ocsp.h>
+#endif
 
 #include "mod_sslcodes.h"
 #include "sslcodes_pure.h"
@@ -62,6 +65,23 @@ typedef enum {
 /* The mod_ssl directives that decide which client certificates a virtual
  * host trusts; two vhosts with the same lines trust the same ones. */
 #define SSLCODES_NTRUST 7
+/* mod_ssl's SSLOCSPEnable, as read by the module. */
+typedef enum {
+    SSLCODES_OCSP_OFF = 0,
+    SSLCODES_OCSP_LEAF,               /* the client certificate only      */
+    SSLCODES_OCSP_CHAIN               /* every certificate of its chain   */
+} sslcodes_ocsp_e;
+
+/* Bits of sslcodes_srv_conf.dir_verify: what SSLCodesVerifyClient said in
+ * the <Location>, <Directory> and <Files> sections of a server. */
+#define SSLCODES_DIR_SEEN 1           /* any value: 496 waits for the URL */
+#define SSLCODES_DIR_ASKS 2           /* other than off: ask at handshake */
+
+/* SSLCodesOCSPCache: a socache provider and its instance. */
+typedef struct sslcodes_ocsp_cache sslcodes_ocsp_cache;
+
+/* A server's OCSP settings made ready for use at startup. */
+typedef struct sslcodes_ocsp_srv sslcodes_ocsp_srv;
 
 /* One SSLCodesErrorDocument line, shared by the codes it names. */
 typedef struct {
@@ -81,12 +101,33 @@ typedef struct {
     apr_interval_time_t handshake_timeout; /* RequestReadTimeout handshake= */
     int header_too_large;             /* SSLCodesHeaderTooLarge           */
     int client_closed;                /* SSLCodesClientClosed             */
+    int dir_verify;                   /* SSLCODES_DIR_* bits              */
+    /* mod_ssl's OCSP settings, read as they go by (sslcodes_ocsp.c). */
+    int ocsp;                         /* SSLOCSPEnable: sslcodes_ocsp_e   */
+    int ocsp_no_url_ok;               /* ... and no_ocsp_for_cert_ok      */
+    const char *ocsp_responder;       /* SSLOCSPDefaultResponder          */
+    int ocsp_override;                /* SSLOCSPOverrideResponder         */
+    apr_interval_time_t ocsp_timeout; /* SSLOCSPResponderTimeout          */
+    long ocsp_skew;                   /* SSLOCSPResponseTimeSkew, seconds */
+    long ocsp_maxage;                 /* SSLOCSPResponseMaxAge, seconds   */
+    int ocsp_nonce;                   /* SSLOCSPUseRequestNonce           */
+    int ocsp_noverify;                /* SSLOCSPNoVerify                  */
+    const char *ocsp_certs_file;      /* SSLOCSPResponderCertificateFile  */
+    const char *ocsp_proxy;           /* SSLOCSPProxyURL                  */
+    sslcodes_ocsp_cache *ocsp_cache;  /* SSLCodesOCSPCache (server only)  */
 
     /* Derived at startup, never merged. */
     int is_tls;                       /* mod_ssl set this server up       */
     int classify;                     /* peek at connections to it        */
     int watch_verify;                 /* keep the SSL of connections      */
+    sslcodes_ocsp_srv *ocsp_ready;    /* OCSP URLs and certificates       */
 } sslcodes_srv_conf;
+
+/* Per directory: SSLCodesVerifyClient in <Location>, <Directory>,
+ * <Files> and .htaccess. */
+typedef struct {
+    int verify;                       /* sslcodes_verify_e, or UNSET      */
+} sslcodes_dir_conf;
 
 /* What a connection was found to be; set only for the ones looked at:
  * plain ones, TLS ones behind a PROXY header that names a destination,
@@ -121,6 +162,16 @@ typedef struct {
     ((sslcodes_srv_conf *)ap_get_module_config((s)->module_config, \
                                                &sslcodes_module))
 
+/* A vhost's port, for messages: its ServerName's, else its address's. */
+static APR_INLINE unsigned sslcodes_vhost_port(const server_rec *s)
+{
+    return s->port ? s->port : (s->addrs ? s->addrs->host_port : 0);
+}
+
+#define sslcodes_dir(r) \
+    ((sslcodes_dir_conf *)ap_get_module_config((r)->per_dir_config, \
+                                               &sslcodes_module))
+
 #if defined(__GNUC__) && __GNUC__ >= 4
 #pragma GCC visibility push(hidden)
 #endif
@@ -140,6 +191,7 @@ int sslcodes_verify_init_server(server_rec *s, SSL_CTX *ctx);
 int sslcodes_pre_handshake(conn_rec *c, SSL *ssl, int is_proxy);
 void sslcodes_verify_handshake_done(sslcodes_conn *cc);
 int sslcodes_verify_failed(request_rec *r, sslcodes_conn *cc);
+int sslcodes_verify_decide(request_rec *r, sslcodes_conn *cc, int mode);
 int sslcodes_verify_check(request_rec *r, sslcodes_conn *cc);
 int sslcodes_verify_access(request_rec *r);
 int sslcodes_verify_expr_lookup(ap_expr_lookup_parms *parms);
@@ -169,6 +221,48 @@ int sslcodes_limits_redirect(request_rec *r);
 void sslcodes_status_count(int code);
 void sslcodes_status_post_config(server_rec *s);
 void sslcodes_status_register(void);
+int sslcodes_answer_verify(request_rec *r, int code, long verify_error);
+/* sslcodes_perdir.c: SSLCodesVerifyClient in a location */
+int sslcodes_perdir_check(request_rec *r);
+
+/* sslcodes_ocsp.c: OCSP for client certificates */
+int sslcodes_ocsp_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ctx);
+int sslcodes_ocsp_post_config(apr_pool_t *pconf, server_rec *main_s);
+int sslcodes_ocsp_applies(server_rec *s, int depth);
+long sslcodes_ocsp_check(server_rec *s, conn_rec *c, X509_STORE_CTX *store);
+
+/* sslcodes_ocsp_cache.c: SSLCodesOCSPCache */
+#define SSLCODES_OCSP_KEY_LEN 32      /* a SHA-256 */
+const char *sslcodes_ocsp_cache_config(cmd_parms *cmd, const char *arg,
+                                       sslcodes_ocsp_cache **out);
+int sslcodes_ocsp_cache_pre_config(apr_pool_t *pconf);
+int sslcodes_ocsp_cache_post_config(apr_pool_t *pconf, server_rec *main_s,
+                                    int in_use);
+void sslcodes_ocsp_cache_child_init(apr_pool_t *p, server_rec *s);
+int sslcodes_ocsp_cache_on(void);
+int sslcodes_ocsp_cache_get(server_rec *s, apr_pool_t *p,
+                            const unsigned char *key, sslcodes_ocsp_entry *e);
+apr_status_t sslcodes_ocsp_cache_put(server_rec *s, apr_pool_t *p,
+                                     const unsigned char *key,
+                                     const sslcodes_ocsp_entry *e,
+                                     apr_time_t until);
+
+/* sslcodes_ocsp_http.c: asking an OCSP responder */
+typedef enum {
+    SSLCODES_FETCH_OK = 0,
+    SSLCODES_FETCH_UNREACHABLE,       /* no connection                  */
+    SSLCODES_FETCH_TIMEOUT,           /* SSLOCSPResponderTimeout passed */
+    SSLCODES_FETCH_FAILED             /* the HTTP exchange failed       */
+} sslcodes_fetch_e;
+
+const char *sslcodes_ssl_why(apr_pool_t *p, const char *what);
+#ifndef OPENSSL_NO_OCSP
+sslcodes_fetch_e sslcodes_ocsp_fetch(apr_pool_t *p, const sslcodes_url *to,
+                                     const sslcodes_url *proxy,
+                                     apr_interval_time_t timeout,
+                                     OCSP_REQUEST *req, OCSP_RESPONSE **resp,
+                                     const char **why);
+#endif
 
 #if defined(__GNUC__) && __GNUC__ >= 4
 #pragma GCC visibility pop

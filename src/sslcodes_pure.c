@@ -16,8 +16,9 @@
 
 /*
  * sslcodes_pure.c: the first-bytes classifier, the SSLCodesErrorDocument
- * argument parser and nginx's $host / $request_uri.  Plain C, no httpd:
- * every byte these see may come from an attacker.
+ * argument parser, nginx's $host / $request_uri, OCSP responder URLs and
+ * the OCSP cache entries.  Plain C, no httpd: every byte these see may
+ * come from an attacker.
  */
 
 #include <stdio.h>
@@ -510,4 +511,191 @@ size_t sslcodes_https_location(char *out, size_t outlen, const char *host,
         memcpy(out + n, path, strlen(path) + 1);
     }
     return need;
+}
+
+/* --- OCSP responder URLs ------------------------------------------------- */
+
+/* What may stand in a request line: printable ASCII, no space. */
+static int sslcodes_is_path_char(char ch)
+{
+    return ch > 0x20 && ch < 0x7f;
+}
+
+/* The port as decimal digits; 1..65535 fits SSLCODES_URL_PORT_MAX. */
+static void sslcodes_port_text(unsigned long port, char *out)
+{
+    char digits[SSLCODES_URL_PORT_MAX];
+    size_t n = 0, i;
+
+    do {
+        digits[n++] = (char)('0' + port % 10);
+        port /= 10;
+    } while (port);
+    for (i = 0; i < n; i++) {
+        out[i] = digits[n - 1 - i];
+    }
+    out[n] = '\0';
+}
+
+/* Host of URL from *I on: a name, an IPv4 address or a bracketed IPv6
+ * literal (kept with its brackets). */
+static int sslcodes_url_host(const char *url, size_t len, size_t *i,
+                             char *out)
+{
+    size_t h = *i, j = *i;
+
+    if (j < len && url[j] == '[') {
+        for (j++; j < len && sslcodes_is_ip6_char(url[j]); j++) {
+        }
+        if (j >= len || url[j] != ']' || j == h + 1) {
+            return -1;
+        }
+        j++;
+    }
+    else {
+        for (; j < len && sslcodes_is_host_char(url[j]); j++) {
+        }
+    }
+    if (j == h || j - h >= SSLCODES_URL_HOST_MAX) {
+        return -1;
+    }
+    memcpy(out, url + h, j - h);
+    out[j - h] = '\0';
+    *i = j;
+    return 0;
+}
+
+static int sslcodes_url_port(const char *url, size_t len, size_t *i,
+                             char *out)
+{
+    unsigned long port = 0;
+    size_t j = *i, n = 0;
+
+    if (j >= len || url[j] != ':') {
+        port = 80;
+    }
+    else {
+        for (j++; j < len && url[j] >= '0' && url[j] <= '9'; j++, n++) {
+            port = port * 10 + (unsigned long)(url[j] - '0');
+            if (port > 65535) {
+                return -1;
+            }
+        }
+        if (n == 0 || port == 0) {
+            return -1;
+        }
+    }
+    sslcodes_port_text(port, out);
+    *i = j;
+    return 0;
+}
+
+int sslcodes_url_parse(const char *url, size_t len, sslcodes_url *out)
+{
+    static const char scheme[] = "http://";
+    size_t i, n = 0;
+
+    for (i = 0; i < sizeof(scheme) - 1; i++) {
+        if (i >= len || sslcodes_lower(url[i]) != scheme[i]) {
+            return -1;
+        }
+    }
+    if (sslcodes_url_host(url, len, &i, out->host) != 0
+        || sslcodes_url_port(url, len, &i, out->port) != 0) {
+        return -1;
+    }
+    /* Whatever follows the authority must start the path, the query or
+     * the fragment: "http://host@evil/" stops here. */
+    if (i < len && url[i] != '/' && url[i] != '?' && url[i] != '#') {
+        return -1;
+    }
+    if (i >= len || url[i] != '/') {
+        out->path[n++] = '/';
+    }
+    for (; i < len && url[i] != '#'; i++) {
+        if (!sslcodes_is_path_char(url[i])
+            || n + 1 >= SSLCODES_URL_PATH_MAX) {
+            return -1;
+        }
+        out->path[n++] = url[i];
+    }
+    out->path[n] = '\0';
+    /* The fragment is not sent, but a control character in it still
+     * makes the whole value suspect. */
+    for (; i < len; i++) {
+        if (!sslcodes_is_path_char(url[i])) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* --- OCSP answers in the shared cache ------------------------------------ */
+
+#define SSLCODES_OCSP_ENTRY_VERSION 1
+
+static void sslcodes_put64(unsigned char *p, long long v)
+{
+    unsigned long long u = (unsigned long long)v;
+    int i;
+
+    for (i = 7; i >= 0; i--) {
+        p[i] = (unsigned char)(u & 0xff);
+        u >>= 8;
+    }
+}
+
+static long long sslcodes_get64(const unsigned char *p)
+{
+    unsigned long long u = 0;
+    int i;
+
+    for (i = 0; i < 8; i++) {
+        u = (u << 8) | p[i];
+    }
+    return (long long)u;
+}
+
+/* version, status, reason + 1, thisUpdate, nextUpdate (big-endian) */
+void sslcodes_ocsp_entry_encode(const sslcodes_ocsp_entry *e,
+                                unsigned char *out)
+{
+    out[0] = SSLCODES_OCSP_ENTRY_VERSION;
+    out[1] = (unsigned char)e->status;
+    out[2] = (unsigned char)(e->reason + 1);
+    sslcodes_put64(out + 3, e->this_update);
+    sslcodes_put64(out + 11, e->next_update);
+}
+
+int sslcodes_ocsp_entry_decode(const unsigned char *buf, size_t len,
+                               sslcodes_ocsp_entry *e)
+{
+    if (len != SSLCODES_OCSP_ENTRY_LEN
+        || buf[0] != SSLCODES_OCSP_ENTRY_VERSION || buf[1] > 2
+        || buf[2] > 11) {
+        return -1;
+    }
+    e->status = buf[1];
+    e->reason = (int)buf[2] - 1;
+    e->this_update = sslcodes_get64(buf + 3);
+    e->next_update = sslcodes_get64(buf + 11);
+    if (e->next_update < 0
+        || (e->next_update && e->next_update < e->this_update)) {
+        return -1;
+    }
+    return 0;
+}
+
+long long sslcodes_ocsp_entry_expiry(const sslcodes_ocsp_entry *e,
+                                     long maxage)
+{
+    long long until = e->next_update;
+
+    if (until <= 0) {
+        return 0;
+    }
+    if (maxage >= 0 && e->this_update + maxage < until) {
+        until = e->this_update + maxage;
+    }
+    return until;
 }

@@ -144,6 +144,60 @@ const char *sslcodes_request_uri(const char *unparsed);
 size_t sslcodes_https_location(char *out, size_t outlen, const char *host,
                                unsigned port, const char *target);
 
+/* --- OCSP responder URLs ------------------------------------------------- */
+
+#define SSLCODES_URL_HOST_MAX 256
+#define SSLCODES_URL_PORT_MAX 6
+#define SSLCODES_URL_PATH_MAX 1024
+
+/* An http:// URL split for a request: "host:port" to connect to and for
+ * Host, and the path with its query for the request line.  An IPv6
+ * literal keeps its brackets, as both uses want it. */
+typedef struct {
+    char host[SSLCODES_URL_HOST_MAX];
+    char port[SSLCODES_URL_PORT_MAX];
+    char path[SSLCODES_URL_PATH_MAX];
+} sslcodes_url;
+
+/*
+ * Split an OCSP responder URL, which may come from a client certificate.
+ * Only "http://host[:port][/path][?query]" is accepted: no user info, no
+ * control characters or spaces, a port from 1 to 65535 (80 if none), and
+ * every part short enough for OUT.  A fragment is dropped.  Returns 0, or
+ * -1 when the URL cannot be used.
+ */
+int sslcodes_url_parse(const char *url, size_t len, sslcodes_url *out);
+
+/* --- OCSP answers in the shared cache ------------------------------------ */
+
+/* What is kept of a verified OCSP answer: the verdict and its validity,
+ * not the response, so a hit costs no signature check. */
+typedef struct {
+    int status;             /* 0 good, 1 revoked, 2 unknown (RFC 6960)     */
+    int reason;             /* revocation reason 0..10, -1 when none       */
+    long long this_update;  /* seconds since the epoch                     */
+    long long next_update;  /* seconds since the epoch, 0 when absent      */
+} sslcodes_ocsp_entry;
+
+#define SSLCODES_OCSP_ENTRY_LEN 19
+
+void sslcodes_ocsp_entry_encode(const sslcodes_ocsp_entry *e,
+                                unsigned char *out);
+
+/* Returns 0, or -1 when BUF is not an entry this version wrote. */
+int sslcodes_ocsp_entry_decode(const unsigned char *buf, size_t len,
+                               sslcodes_ocsp_entry *e);
+
+/*
+ * Until when an answer may be used, in seconds since the epoch: its
+ * nextUpdate, and no later than thisUpdate + MAXAGE when MAXAGE >= 0
+ * (SSLOCSPResponseMaxAge).  0 when it may not be kept at all: without
+ * nextUpdate the responder says newer information is always available.
+ */
+long long sslcodes_ocsp_entry_expiry(const sslcodes_ocsp_entry *e,
+                                     long maxage);
+
+
 #if defined(__GNUC__) && __GNUC__ >= 4
 #pragma GCC visibility pop
 #endif

@@ -468,15 +468,14 @@ sslcodes_req *sslcodes_new_req(request_rec *r, int code)
     return rq;
 }
 
-/* 495 or 496 for a TLS request, when SSLCodesVerifyClient says so. */
-static int sslcodes_answer_certificate(request_rec *r, sslcodes_conn *cc)
+/* Answer 496, or 495 for the X.509 error VERIFY_ERROR, with the vhost's
+ * page or SSLCodesErrorDocument; or 421 for a certificate that another
+ * vhost checked.  Also used once the URL is mapped, for
+ * SSLCodesVerifyClient in a location. */
+int sslcodes_answer_verify(request_rec *r, int code, long verify_error)
 {
-    int code = sslcodes_verify_check(r, cc);
     sslcodes_req *rq;
 
-    if (code == OK) {
-        return DECLINED;
-    }
     if (code == HTTP_MISDIRECTED_REQUEST) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SSLCODES_LOGNO(0106)
                       "client certificate was checked by another virtual "
@@ -490,10 +489,21 @@ static int sslcodes_answer_certificate(request_rec *r, sslcodes_conn *cc)
         return sslcodes_answer(r, rq, "client sent no required SSL "
                                "certificate");
     }
-    rq->verify_error = sslcodes_verify_error_text(r->pool, cc->verify_error);
+    rq->verify_error = sslcodes_verify_error_text(r->pool, verify_error);
     rq->client_verify = ap_ssl_var_lookup(r->pool, r->server, r->connection,
                                           r, "SSL_CLIENT_VERIFY");
     return sslcodes_answer(r, rq, "client SSL certificate verify error");
+}
+
+/* 495 or 496 for a TLS request, when SSLCodesVerifyClient says so. */
+static int sslcodes_answer_certificate(request_rec *r, sslcodes_conn *cc)
+{
+    int code = sslcodes_verify_check(r, cc);
+
+    if (code == OK) {
+        return DECLINED;
+    }
+    return sslcodes_answer_verify(r, code, cc->verify_error);
 }
 
 /* Point the filters that name FROM at TO, as core does when an error

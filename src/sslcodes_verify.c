@@ -120,6 +120,15 @@ static int sslcodes_verify_cb(int ok, X509_STORE_CTX *store)
         ok = 0;
         err = X509_V_ERR_CERT_CHAIN_TOO_LONG;
     }
+    /* mod_ssl's OCSP check, which its callback makes only under its own
+     * SSLVerifyClient: for a certificate that passed every other check,
+     * on a connection with no failure yet (after one, the answer is 495
+     * whatever the responder says). */
+    if (ok && sslcodes_ocsp_applies(s, depth)
+        && sslcodes_conn_state(c)->verify_error == X509_V_OK) {
+        err = sslcodes_ocsp_check(s, c, store);
+        ok = err == X509_V_OK;
+    }
     if (ok) {
         return sslcodes_modssl_verify ? sslcodes_modssl_verify(ok, store)
                                       : ok;
@@ -160,7 +169,7 @@ static int sslcodes_verify_startup_error(server_rec *s, const char *why)
 {
     ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, SSLCODES_LOGNO(0003)
                  "SSLCodesVerifyClient in vhost %s:%u: %s",
-                 s->server_hostname, s->port, why);
+                 s->server_hostname, sslcodes_vhost_port(s), why);
     return HTTP_INTERNAL_SERVER_ERROR;
 }
 
@@ -296,15 +305,20 @@ const char *sslcodes_verify_error_text(apr_pool_t *p, long err)
  * issuer errors that optional_no_ca forgives are let through.  Not over
  * HTTP/2 with TLS 1.2: there mod_ssl's reset on one stream could show
  * another stream SUCCESS for a moment. */
-int sslcodes_verify_failed(request_rec *r, sslcodes_conn *cc)
+static int sslcodes_failed_under(request_rec *r, sslcodes_conn *cc, int mode)
 {
     if (cc->verify_error == X509_V_OK) {
         return 0;
     }
-    return !(sslcodes_srv(r->server)->verify == SSLCODES_VERIFY_OPTIONAL_NO_CA
+    return !(mode == SSLCODES_VERIFY_OPTIONAL_NO_CA
              && sslcodes_verify_error_is_optional(cc->verify_error)
              && !(r->connection->master
                   && SSL_version(cc->ssl) < TLS1_3_VERSION));
+}
+
+int sslcodes_verify_failed(request_rec *r, sslcodes_conn *cc)
+{
+    return sslcodes_failed_under(r, cc, sslcodes_srv(r->server)->verify);
 }
 
 static int sslcodes_str_same(const char *a, const char *b)
@@ -338,12 +352,13 @@ static int sslcodes_trusted_here(request_rec *r, sslcodes_conn *cc)
     return 1;
 }
 
-int sslcodes_verify_check(request_rec *r, sslcodes_conn *cc)
+/* 495, 421, 496 or OK for a request on CC under MODE, nginx's table. */
+int sslcodes_verify_decide(request_rec *r, sslcodes_conn *cc, int mode)
 {
     int has_cert;
 
     sslcodes_sync_verify_result(cc);
-    if (sslcodes_verify_failed(r, cc)) {
+    if (sslcodes_failed_under(r, cc, mode)) {
         /* Never served, in whatever vhost. */
         return 495;
     }
@@ -356,8 +371,25 @@ int sslcodes_verify_check(request_rec *r, sslcodes_conn *cc)
          * the SNI or default vhost): it proves nothing here. */
         return HTTP_MISDIRECTED_REQUEST;
     }
-    if (!has_cert && sslcodes_srv(r->server)->verify == SSLCODES_VERIFY_ON) {
+    if (!has_cert && mode == SSLCODES_VERIFY_ON) {
         return 496;
     }
     return OK;
+}
+
+int sslcodes_verify_check(request_rec *r, sslcodes_conn *cc)
+{
+    sslcodes_srv_conf *sc = sslcodes_srv(r->server);
+    int code = sslcodes_verify_decide(r, cc, sc->verify);
+
+    /* Where SSLCodesVerifyClient appears in a location, a missing
+     * certificate is decided once the URL is mapped (sslcodes_perdir.c):
+     * the location may open or close the path.  A failed one is refused
+     * here, for the whole connection.  TRACE never gets that far: httpd
+     * answers it while mapping the URL. */
+    if (code == 496 && (sc->dir_verify & SSLCODES_DIR_SEEN)
+        && r->method_number != M_TRACE) {
+        return OK;
+    }
+    return code;
 }

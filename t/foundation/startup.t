@@ -10,7 +10,8 @@ use SSLCodesTest;
 my $top = t_dir() . '/..';
 my @directives = qw(SSLCodes SSLCodesVerifyClient SSLCodesErrorDocument
                     SSLCodesWireStatus SSLCodesPeekTimeout
-                    SSLCodesHeaderTooLarge SSLCodesClientClosed);
+                    SSLCodesHeaderTooLarge SSLCodesClientClosed
+                    SSLCodesOCSPCache);
 
 sub slurp { open my $fh, '<', shift or die $!; local $/; <$fh> }
 
@@ -25,7 +26,13 @@ my @fields = $merged =~ /^\s+[\w\s\*]+?\**(\w+)(?:\[\w+\])?;/mg;
 my ($create) = $main =~ /sslcodes_create_srv\(.*?\n\}/s ? ($&) : ('');
 my ($merge)  = $main =~ /sslcodes_merge_srv\(.*?\n\}/s ? ($&) : ('');
 
-plan tests => 2 + @directives * 2 + @fields * 2 + 1;
+# The same for the per-directory config, sslcodes_dir_conf.
+my ($dstruct) = $priv =~ /typedef struct \{\n((?:(?!typedef struct).)*?)\} sslcodes_dir_conf;/s;
+my @dfields = ($dstruct // '') =~ /^\s+[\w\s\*]+?\**(\w+)(?:\[\w+\])?;/mg;
+my ($dcreate) = $main =~ /sslcodes_create_dir\(.*?\n\}/s ? ($&) : ('');
+my ($dmerge)  = $main =~ /sslcodes_merge_dir\(.*?\n\}/s ? ($&) : ('');
+
+plan tests => 2 + @directives * 2 + @fields * 2 + 1 + @dfields * 2 + 1;
 
 my $log = slurp(t_dir() . '/logs/error_log');
 ok t_cmp($log, qr/\[sslcodes:info\].*SSLCODES0001: mod_sslcodes\/\d+\.\d+\.\d+ loaded \(httpd Apache\/2\.4\.\d+.*OpenSSL 3\./,
@@ -45,4 +52,10 @@ ok t_cmp(scalar(@fields) >= 5 ? 1 : 0, 1, 'found the config fields');
 for my $f (@fields) {
     ok t_cmp($create =~ /->\Q$f\E\b|\Q$f\E: NULL/ ? 1 : 0, 1, "$f set in create");
     ok t_cmp($merge =~ /\b\Q$f\E\b/ ? 1 : 0, 1, "$f merged");
+}
+ok t_cmp(scalar(@dfields) >= 1 ? 1 : 0, 1, 'found the per-directory fields');
+for my $f (@dfields) {
+    ok t_cmp($dcreate =~ /->\Q$f\E\b|\Q$f\E: NULL/ ? 1 : 0, 1,
+             "per-directory $f set in create");
+    ok t_cmp($dmerge =~ /\b\Q$f\E\b/ ? 1 : 0, 1, "per-directory $f merged");
 }

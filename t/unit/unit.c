@@ -440,12 +440,164 @@ static void test_https_location(void)
        "https_location reports the length and leaves a short buffer alone");
 }
 
+/* WANT is "host port path", or NULL for a URL that must be refused. */
+static void url_len(const char *name, const char *in, size_t len,
+                    const char *want)
+{
+    sslcodes_url u;
+    char got[SSLCODES_URL_HOST_MAX + SSLCODES_URL_PATH_MAX + 16];
+    int rc = sslcodes_url_parse(in, len, &u);
+
+    if (rc == 0) {
+        snprintf(got, sizeof(got), "%s %s %s", u.host, u.port, u.path);
+    }
+    ok(want ? (rc == 0 && strcmp(got, want) == 0) : rc < 0, name);
+    if (want && (rc != 0 || strcmp(got, want) != 0)) {
+        printf("# got rc %d '%s', want '%s'\n", rc, rc == 0 ? got : "",
+               want);
+    }
+}
+
+static void url(const char *in, const char *want)
+{
+    char name[120];
+    char *p;
+
+    snprintf(name, sizeof(name), "url '%.60s' -> %s", in,
+             want ? want : "refused");
+    for (p = name; *p; p++) {
+        if ((unsigned char)*p < 0x20) {
+            *p = '?';                   /* keep TAP on one line */
+        }
+    }
+    url_len(name, in, strlen(in), want);
+}
+
+static void test_url(void)
+{
+    char longurl[SSLCODES_URL_PATH_MAX + 32];
+
+    url("http://127.0.0.1:9990/", "127.0.0.1 9990 /");
+    url("http://ocsp.example.com", "ocsp.example.com 80 /");
+    url("HTTP://Ocsp.Example.com/a/b", "Ocsp.Example.com 80 /a/b");
+    url("http://h:8080?x=1", "h 8080 /?x=1");
+    url("http://h/p?q=1#frag", "h 80 /p?q=1");
+    url("http://h#frag", "h 80 /");
+    url("http://[::1]:8080/ocsp", "[::1] 8080 /ocsp");
+    url("http://[2001:db8::1]", "[2001:db8::1] 80 /");
+    url("http://h:65535/", "h 65535 /");
+    url("https://h/", NULL);
+    url("ldap://h/", NULL);
+    url("http:/h/", NULL);
+    url("http://", NULL);
+    url("http:///p", NULL);
+    url("http://h:/", NULL);
+    url("http://h:0/", NULL);
+    url("http://h:65536/", NULL);
+    url("http://h:99999999999999999999/", NULL);
+    url("http://h:8x/", NULL);
+    url("http://user@h/", NULL);
+    url("http://h@evil/", NULL);
+    url("http://[::1/", NULL);
+    url("http://[]/", NULL);
+    url("http://[::g]/", NULL);
+    url("http://h/a b", NULL);
+    url("http://h/a\r\nHost: evil", NULL);
+    url("http://h/\x7f", NULL);
+    url("http://h/\xc3\xa9", NULL);
+    url("http://h/#\n", NULL);
+    url("http://h\\x/", NULL);
+    url_len("url with a NUL inside the path refused", "http://h/a\0b", 12,
+            NULL);
+    url_len("url with a NUL inside the host refused", "http://h\0.evil/",
+            15, NULL);
+    url_len("url cut short by its length", "http://h:80/xyz", 11, "h 80 /");
+    memset(longurl, 'a', sizeof(longurl) - 1);
+    longurl[sizeof(longurl) - 1] = '\0';
+    memcpy(longurl, "http://h/", 9);
+    url_len("url with a path too long refused", longurl, strlen(longurl),
+            NULL);
+    memset(longurl, 'a', sizeof(longurl) - 1);
+    memcpy(longurl, "http://", 7);
+    longurl[SSLCODES_URL_HOST_MAX + 7] = '\0';
+    url_len("url with a host too long refused", longurl, strlen(longurl),
+            NULL);
+}
+
+static void test_ocsp_entry(void)
+{
+    sslcodes_ocsp_entry e = { 1, 4, 1700000000LL, 1700000600LL }, d;
+    unsigned char buf[SSLCODES_OCSP_ENTRY_LEN + 1];
+    size_t i;
+    int all = 1;
+
+    sslcodes_ocsp_entry_encode(&e, buf);
+    ok(sslcodes_ocsp_entry_decode(buf, SSLCODES_OCSP_ENTRY_LEN, &d) == 0
+       && d.status == 1 && d.reason == 4 && d.this_update == e.this_update
+       && d.next_update == e.next_update, "ocsp entry round trip");
+    e.reason = -1;
+    e.status = 0;
+    sslcodes_ocsp_entry_encode(&e, buf);
+    ok(sslcodes_ocsp_entry_decode(buf, SSLCODES_OCSP_ENTRY_LEN, &d) == 0
+       && d.status == 0 && d.reason == -1, "ocsp entry without a reason");
+    ok(sslcodes_ocsp_entry_decode(buf, SSLCODES_OCSP_ENTRY_LEN - 1, &d) < 0,
+       "ocsp entry too short refused");
+    ok(sslcodes_ocsp_entry_decode(buf, SSLCODES_OCSP_ENTRY_LEN + 1, &d) < 0,
+       "ocsp entry too long refused");
+    buf[0] = 2;
+    ok(sslcodes_ocsp_entry_decode(buf, SSLCODES_OCSP_ENTRY_LEN, &d) < 0,
+       "ocsp entry of another version refused");
+    buf[0] = 1;
+    buf[1] = 3;
+    ok(sslcodes_ocsp_entry_decode(buf, SSLCODES_OCSP_ENTRY_LEN, &d) < 0,
+       "ocsp entry with a bad status refused");
+    buf[1] = 0;
+    buf[2] = 12;
+    ok(sslcodes_ocsp_entry_decode(buf, SSLCODES_OCSP_ENTRY_LEN, &d) < 0,
+       "ocsp entry with a bad reason refused");
+    e.next_update = e.this_update - 1;
+    sslcodes_ocsp_entry_encode(&e, buf);
+    ok(sslcodes_ocsp_entry_decode(buf, SSLCODES_OCSP_ENTRY_LEN, &d) < 0,
+       "ocsp entry expiring before it starts refused");
+    /* Every single-byte change is either refused or still well-formed. */
+    e.next_update = e.this_update + 600;
+    for (i = 0; i < SSLCODES_OCSP_ENTRY_LEN * 256; i++) {
+        sslcodes_ocsp_entry_encode(&e, buf);
+        buf[i / 256] = (unsigned char)(i % 256);
+        if (sslcodes_ocsp_entry_decode(buf, SSLCODES_OCSP_ENTRY_LEN, &d) == 0
+            && (d.status < 0 || d.status > 2 || d.reason < -1
+                || d.reason > 10 || d.next_update < 0
+                || (d.next_update && d.next_update < d.this_update))) {
+            all = 0;
+        }
+    }
+    ok(all, "ocsp entry: no mutation decodes to a bad entry");
+
+    e.this_update = 1000;
+    e.next_update = 1600;
+    ok(sslcodes_ocsp_entry_expiry(&e, -1) == 1600,
+       "ocsp expiry: nextUpdate without a max age");
+    ok(sslcodes_ocsp_entry_expiry(&e, 60) == 1060,
+       "ocsp expiry: bounded by the max age");
+    ok(sslcodes_ocsp_entry_expiry(&e, 6000) == 1600,
+       "ocsp expiry: a larger max age does not extend nextUpdate");
+    ok(sslcodes_ocsp_entry_expiry(&e, 0) == 1000,
+       "ocsp expiry: max age 0 keeps nothing past thisUpdate");
+    e.next_update = 0;
+    ok(sslcodes_ocsp_entry_expiry(&e, -1) == 0,
+       "ocsp expiry: no nextUpdate, not kept");
+    ok(sslcodes_ocsp_entry_expiry(&e, 60) == 0,
+       "ocsp expiry: no nextUpdate, not kept even with a max age");
+}
+
 int main(void)
 {
     test_classify();
     test_proxy_dest();
     test_action();
     test_host();
+    test_url();
+    test_ocsp_entry();
     test_request_uri();
     test_https_location();
     printf("1..%d\n", sslcodes_t_n);

@@ -1,0 +1,239 @@
+/* Licensed to the Apache Software Foundation (ASF) under one or more
+ * contributor license agreements.  See the LICENSE file distributed with
+ * this work for additional information regarding copyright ownership.
+ * The ASF licenses this file to You under the Apache License, Version 2.0
+ * (the "License"); you may not use this file except in compliance with
+ * the License.  You may obtain a copy of the License at
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+/*
+ * sslcodes_ocsp_cache.c: SSLCodesOCSPCache, the OCSP verdicts about client
+ * certificates kept in a socache shared by the server's processes, so that
+ * a busy server asks the responder once per certificate, not once per
+ * handshake.  What is kept, and for how long, is sslcodes_ocsp.c's
+ * business; this file only stores it under a lock.
+ */
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "ap_provider.h"
+#include "ap_socache.h"
+#include "util_mutex.h"
+
+#include "apr_strings.h"
+#include "apr_global_mutex.h"
+
+#include "sslcodes_private.h"
+
+APLOG_USE_MODULE(sslcodes);
+
+struct sslcodes_ocsp_cache {
+    const char *spec;                      /* as configured               */
+    const ap_socache_provider_t *provider; /* NULL for "none"             */
+    ap_socache_instance_t *instance;
+    server_rec *s;                         /* for destroy()               */
+};
+
+/* The Mutex name, for the "Mutex" directive. */
+#define SSLCODES_OCSP_MUTEX "sslcodes-ocsp-cache"
+
+/* The cache in use from post_config on, and the lock around it when the
+ * provider needs one (shmcb does).  NULL without a cache. */
+static sslcodes_ocsp_cache *sslcodes_ocsp_live;
+static apr_global_mutex_t *sslcodes_ocsp_mutex;
+
+/* "none", or a socache provider and its arguments, as SSLSessionCache.
+ * The provider's create() checks the arguments now, so a bad one stops
+ * startup at this line. */
+const char *sslcodes_ocsp_cache_config(cmd_parms *cmd, const char *arg,
+                                       sslcodes_ocsp_cache **out)
+{
+    sslcodes_ocsp_cache *cache = apr_pcalloc(cmd->pool, sizeof(*cache));
+    const char *sep = ap_strchr_c(arg, ':'), *name = arg, *err;
+    apr_array_header_t *names;
+    const ap_list_provider_names_t *n;
+    const char *known = "";
+    int i;
+
+    cache->spec = arg;
+    *out = cache;
+    if (strcasecmp(arg, "none") == 0) {
+        return NULL;
+    }
+    if (sep) {
+        name = apr_pstrmemdup(cmd->temp_pool, arg, sep - arg);
+    }
+    cache->provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
+                                         AP_SOCACHE_PROVIDER_VERSION);
+    if (!cache->provider) {
+        names = ap_list_provider_names(cmd->temp_pool,
+                                       AP_SOCACHE_PROVIDER_GROUP,
+                                       AP_SOCACHE_PROVIDER_VERSION);
+        n = (const ap_list_provider_names_t *)names->elts;
+        for (i = 0; i < names->nelts; i++) {
+            known = apr_pstrcat(cmd->temp_pool, known, ", ",
+                                n[i].provider_name, NULL);
+        }
+        return apr_psprintf(cmd->pool, "%s: unknown cache type '%s' "
+                            "(expected none%s; is mod_socache_%s loaded?)",
+                            cmd->cmd->name, name, known, name);
+    }
+    err = cache->provider->create(&cache->instance, sep ? sep + 1 : NULL,
+                                  cmd->temp_pool, cmd->pool);
+    if (err) {
+        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
+    }
+    return NULL;
+}
+
+int sslcodes_ocsp_cache_pre_config(apr_pool_t *pconf)
+{
+    return ap_mutex_register(pconf, SSLCODES_OCSP_MUTEX, NULL,
+                             APR_LOCK_DEFAULT, 0) == APR_SUCCESS
+           ? OK : HTTP_INTERNAL_SERVER_ERROR;
+}
+
+static apr_status_t sslcodes_ocsp_cache_cleanup(void *data)
+{
+    sslcodes_ocsp_cache *cache = data;
+
+    cache->provider->destroy(cache->instance, cache->s);
+    sslcodes_ocsp_live = NULL;
+    sslcodes_ocsp_mutex = NULL;
+    return APR_SUCCESS;
+}
+
+static int sslcodes_ocsp_cache_error(server_rec *s, apr_status_t rv,
+                                     const char *what)
+{
+    ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, SSLCODES_LOGNO(0508)
+                 "SSLCodesOCSPCache: cannot %s", what);
+    return HTTP_INTERNAL_SERVER_ERROR;
+}
+
+/* Set the cache up, where some vhost checks OCSP (IN_USE). */
+int sslcodes_ocsp_cache_post_config(apr_pool_t *pconf, server_rec *main_s,
+                                    int in_use)
+{
+    sslcodes_ocsp_cache *cache = sslcodes_srv(main_s)->ocsp_cache;
+    struct ap_socache_hints hints = { SSLCODES_OCSP_KEY_LEN,
+                                      SSLCODES_OCSP_ENTRY_LEN,
+                                      apr_time_from_sec(3600) };
+    apr_status_t rv;
+
+    if (!in_use) {
+        return OK;
+    }
+    if (!cache || !cache->provider) {
+        if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, main_s,
+                         SSLCODES_LOGNO(0509) "OCSP answers about client "
+                         "certificates are not cached (SSLCodesOCSPCache "
+                         "none): every full handshake asks the responder");
+        }
+        return OK;
+    }
+    if (cache->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
+        rv = ap_global_mutex_create(&sslcodes_ocsp_mutex, NULL,
+                                    SSLCODES_OCSP_MUTEX, NULL, main_s, pconf,
+                                    0);
+        if (rv != APR_SUCCESS) {
+            return sslcodes_ocsp_cache_error(main_s, rv, "create its lock");
+        }
+    }
+    rv = cache->provider->init(cache->instance, "mod_sslcodes-ocsp", &hints,
+                               main_s, pconf);
+    if (rv != APR_SUCCESS) {
+        return sslcodes_ocsp_cache_error(main_s, rv,
+            apr_psprintf(pconf, "set up '%s'", cache->spec));
+    }
+    cache->s = main_s;
+    apr_pool_cleanup_register(pconf, cache, sslcodes_ocsp_cache_cleanup,
+                              apr_pool_cleanup_null);
+    sslcodes_ocsp_live = cache;
+    return OK;
+}
+
+void sslcodes_ocsp_cache_child_init(apr_pool_t *p, server_rec *s)
+{
+    apr_status_t rv;
+
+    if (!sslcodes_ocsp_mutex) {
+        return;
+    }
+    rv = apr_global_mutex_child_init(&sslcodes_ocsp_mutex,
+             apr_global_mutex_lockfile(sslcodes_ocsp_mutex), p);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, SSLCODES_LOGNO(0508)
+                     "SSLCodesOCSPCache: cannot attach to its lock; OCSP "
+                     "answers are not cached in this process");
+        sslcodes_ocsp_live = NULL;
+    }
+}
+
+int sslcodes_ocsp_cache_on(void)
+{
+    return sslcodes_ocsp_live != NULL;
+}
+
+static int sslcodes_ocsp_lock(void)
+{
+    return !sslcodes_ocsp_mutex
+        || apr_global_mutex_lock(sslcodes_ocsp_mutex) == APR_SUCCESS;
+}
+
+static void sslcodes_ocsp_unlock(void)
+{
+    if (sslcodes_ocsp_mutex) {
+        apr_global_mutex_unlock(sslcodes_ocsp_mutex);
+    }
+}
+
+/* The entry stored under KEY, into *E; 0 when there is none. */
+int sslcodes_ocsp_cache_get(server_rec *s, apr_pool_t *p,
+                            const unsigned char *key, sslcodes_ocsp_entry *e)
+{
+    sslcodes_ocsp_cache *cache = sslcodes_ocsp_live;
+    unsigned char buf[SSLCODES_OCSP_ENTRY_LEN];
+    unsigned int len = sizeof(buf);
+    apr_status_t rv;
+
+    if (!cache || !sslcodes_ocsp_lock()) {
+        return 0;
+    }
+    rv = cache->provider->retrieve(cache->instance, s, key,
+                                   SSLCODES_OCSP_KEY_LEN, buf, &len, p);
+    sslcodes_ocsp_unlock();
+    return rv == APR_SUCCESS && sslcodes_ocsp_entry_decode(buf, len, e) == 0;
+}
+
+/* Store E under KEY until UNTIL. */
+apr_status_t sslcodes_ocsp_cache_put(server_rec *s, apr_pool_t *p,
+                                     const unsigned char *key,
+                                     const sslcodes_ocsp_entry *e,
+                                     apr_time_t until)
+{
+    sslcodes_ocsp_cache *cache = sslcodes_ocsp_live;
+    unsigned char buf[SSLCODES_OCSP_ENTRY_LEN];
+    apr_status_t rv;
+
+    if (!cache || !sslcodes_ocsp_lock()) {
+        return APR_EGENERAL;
+    }
+    sslcodes_ocsp_entry_encode(e, buf);
+    rv = cache->provider->store(cache->instance, s, key,
+                                SSLCODES_OCSP_KEY_LEN, until, buf,
+                                sizeof(buf), p);
+    sslcodes_ocsp_unlock();
+    return rv;
+}
