@@ -84,6 +84,9 @@ sub load {
     sleep $start + $at - time;
     my $when = time - $start;
     $action->();
+    # A request started while the action ran may have gone to the instance
+    # it stopped: "after" counts from when the action is over.
+    my $done = time - $start;
     waitpid $_, 0 for @pids;
     my %s = (total => 0, lost => 0, lost_after => 0, wrong => 0,
              late_a => 0, by => {},
@@ -96,7 +99,7 @@ sub load {
             $s{total}++;
             if ($status == 0) {
                 $s{lost}++;
-                $s{lost_after}++ if $t0 > $when;
+                $s{lost_after}++ if $t0 > $done;
                 next;
             }
             $s{wrong}++ if $ok ne 'right';
