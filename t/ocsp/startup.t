@@ -73,7 +73,7 @@ for my $f (@fail) {
     $h->{stop}->();
     ok t_cmp($ok ? 'started' : 'did not start', 'did not start',
              'loaded before mod_ssl: the server does not start');
-    ok t_cmp($h->{log}->(), qr/SSLCODES0004: SSLCodesVerifyClient needs "LoadModule sslcodes_module" to come after "LoadModule ssl_module", to see SSLVerifyDepth, SSLCARevocationCheck and the SSLOCSP\* settings/,
+    ok t_cmp($h->{log}->(), qr/SSLCODES0004: SSLCodesVerifyClient needs "LoadModule sslcodes_module" to come after "LoadModule ssl_module", to see SSLVerifyDepth, SSLCARevocationCheck, the SSLCA\* lines and the SSLOCSP\* settings/,
              'loaded before mod_ssl: the message says why');
 }
 
