@@ -53,9 +53,10 @@ static void sslcodes_set_lowat(int fd, size_t need)
     (void)setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat));
 }
 
-/* Wait for readable data until DEADLINE.  Sets *eof when the peer will
- * send no more. */
-static apr_status_t sslcodes_wait(int fd, apr_time_t deadline, int *eof)
+/* Wait until FD has one of EVENTS, at most until DEADLINE, without
+ * spinning.  *REVENTS, when given, gets what poll() saw. */
+apr_status_t sslcodes_poll_until(int fd, short events, apr_time_t deadline,
+                                 short *revents)
 {
     struct pollfd pfd;
     apr_interval_time_t left;
@@ -67,11 +68,13 @@ static apr_status_t sslcodes_wait(int fd, apr_time_t deadline, int *eof)
             return APR_TIMEUP;
         }
         pfd.fd = fd;
-        pfd.events = POLLIN | SSLCODES_POLL_EOF;
+        pfd.events = events;
         pfd.revents = 0;
         rc = poll(&pfd, 1, (int)((left + 999) / 1000));
         if (rc > 0) {
-            *eof = (pfd.revents & SSLCODES_POLL_EOF) != 0;
+            if (revents) {
+                *revents = pfd.revents;
+            }
             return APR_SUCCESS;
         }
         if (rc == 0) {
@@ -81,6 +84,20 @@ static apr_status_t sslcodes_wait(int fd, apr_time_t deadline, int *eof)
             return APR_FROM_OS_ERROR(errno);
         }
     }
+}
+
+/* Wait for readable data until DEADLINE.  Sets *eof when the peer will
+ * send no more. */
+static apr_status_t sslcodes_wait(int fd, apr_time_t deadline, int *eof)
+{
+    short revents = 0;
+    apr_status_t rv = sslcodes_poll_until(fd, POLLIN | SSLCODES_POLL_EOF,
+                                          deadline, &revents);
+
+    if (rv == APR_SUCCESS) {
+        *eof = (revents & SSLCODES_POLL_EOF) != 0;
+    }
+    return rv;
 }
 
 /*

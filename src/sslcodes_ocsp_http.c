@@ -87,31 +87,13 @@ const char *sslcodes_ssl_why(apr_pool_t *p, const char *what)
 static apr_status_t sslcodes_http_wait(BIO *bio, int for_write,
                                        apr_time_t deadline)
 {
-    struct pollfd pfd;
-    apr_interval_time_t left;
-    int fd = -1, rc;
+    int fd = -1;
 
     if (BIO_get_fd(bio, &fd) < 0 || fd < 0) {
         return APR_EGENERAL;
     }
-    for (;;) {
-        if ((left = deadline - apr_time_now()) <= 0) {
-            return APR_TIMEUP;
-        }
-        pfd.fd = fd;
-        pfd.events = for_write ? POLLOUT : POLLIN;
-        pfd.revents = 0;
-        rc = poll(&pfd, 1, (int)((left + 999) / 1000));
-        if (rc > 0) {
-            return APR_SUCCESS;
-        }
-        if (rc == 0) {
-            return APR_TIMEUP;
-        }
-        if (errno != EINTR) {
-            return APR_FROM_OS_ERROR(errno);
-        }
-    }
+    return sslcodes_poll_until(fd, for_write ? POLLOUT : POLLIN, deadline,
+                               NULL);
 }
 
 /* Connect without blocking past DEADLINE.  The name lookup itself, when

@@ -178,6 +178,8 @@ static APR_INLINE unsigned sslcodes_vhost_port(const server_rec *s)
 
 /* sslcodes_conn.c: classification before mod_ssl */
 void sslcodes_conn_register(void);
+apr_status_t sslcodes_poll_until(int fd, short events, apr_time_t deadline,
+                                 short *revents);
 int sslcodes_pre_connection(conn_rec *c, void *csd);
 sslcodes_conn *sslcodes_conn_new(conn_rec *c, sslcodes_conn_class_e first);
 void sslcodes_conn_watch(conn_rec *c, sslcodes_conn *cc);
