@@ -216,12 +216,37 @@ sub fleet_stop {
     waitpid($pid, 0);
 }
 
-# SIGKILL to the whole instance at once: parent and children.
+# The processes of process group PGID that have not exited yet (zombies
+# have closed their files and do not count).
+sub group_members {
+    my $pgid = shift;
+    my @left;
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $fh, '<', $stat or next;
+        my $line = <$fh> // next;
+        my ($state, $pgrp) = $line =~ /\) (\S) \d+ (\d+)/ or next;
+        push @left, $stat =~ m{/proc/(\d+)/} if $pgrp == $pgid && $state ne 'Z';
+    }
+    return @left;
+}
+
+# SIGKILL to the whole instance at once: parent and children.  Returns
+# once every process of the instance has exited, so that its listening
+# socket is closed and a new connection to its port is refused.
+# waitpid() on the parent alone is not that moment: a dying child tears
+# down its memory before it closes its files (a sanitizer build's is
+# large), and until then the kernel still completes connections into the
+# listen queue of a server that will never answer them.  Bounded by the
+# kernel, which finishes every SIGKILLed process; 60 s is only a guard.
 sub fleet_kill {
     my $name = shift;
     my $pid = delete $proc{$name} or return;
     kill 'KILL', -$pid;
     waitpid($pid, 0);
+    my $end = time + 60;
+    while (group_members($pid) && time < $end) {
+        sleep 0.01;
+    }
 }
 
 # The child processes of PID.
