@@ -714,6 +714,7 @@ static int sslcodes_init_server(server_rec *s, apr_pool_t *p, int is_proxy,
     }
     sc->is_tls = 1;
     sslcodes_verify_note_ctx(s, ctx);
+    sslcodes_session_init_server(s, ctx);
     if (!sslcodes_wants_verify(sc)) {
         return OK;
     }
@@ -830,62 +831,6 @@ static int sslcodes_check_load_order(server_rec *main_s)
     return OK;
 }
 
-static int sslcodes_same_trust(const sslcodes_srv_conf *a,
-                               const sslcodes_srv_conf *b)
-{
-    int i;
-
-    for (i = 0; i < SSLCODES_NTRUST; i++) {
-        if (!(a->trust[i] == b->trust[i]
-              || (a->trust[i] && b->trust[i]
-                  && strcmp(a->trust[i], b->trust[i]) == 0))) {
-            return 0;
-        }
-    }
-    return a->verify == b->verify;
-}
-
-/*
- * mod_ssl ties a TLS session to its virtual host by a session id context
- * made of ServerName and port, so two TLS vhosts with the same pair share
- * sessions: a client verified by one resumes, verified, in the other,
- * whatever the other's CAs.  Where client certificates are checked by this
- * module, such vhosts must trust the same certificates, or have names of
- * their own.
- */
-static int sslcodes_check_session_contexts(server_rec *main_s)
-{
-    server_rec *a, *b;
-    const sslcodes_srv_conf *ca, *cb;
-
-    for (a = main_s; a; a = a->next) {
-        ca = sslcodes_srv(a);
-        if (!ca->is_tls) {
-            continue;
-        }
-        for (b = a->next; b; b = b->next) {
-            cb = sslcodes_srv(b);
-            if (!cb->is_tls || a->port != b->port
-                || strcasecmp(a->server_hostname, b->server_hostname) != 0
-                || (!sslcodes_wants_verify(ca) && !sslcodes_wants_verify(cb))
-                || sslcodes_same_trust(ca, cb)) {
-                continue;
-            }
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, b, SSLCODES_LOGNO(0007)
-                         "SSLCodesVerifyClient: virtual hosts defined at "
-                         "%s:%d and %s:%d share ServerName %s:%u, and so "
-                         "mod_ssl's TLS session id context, but check client "
-                         "certificates differently: a session verified by "
-                         "one would resume in the other.  Give each its own "
-                         "ServerName", a->defn_name, a->defn_line_number,
-                         b->defn_name, b->defn_line_number,
-                         a->server_hostname, a->port);
-            return HTTP_INTERNAL_SERVER_ERROR;
-        }
-    }
-    return OK;
-}
-
 static int sslcodes_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                                apr_pool_t *ptemp)
 {
@@ -907,6 +852,7 @@ static int sslcodes_post_config_defaults(apr_pool_t *pconf, apr_pool_t *plog,
     for (s = main_s; s; s = s->next) {
         sslcodes_resolve_defaults(s, sslcodes_srv(s));
     }
+    sslcodes_session_pre_ssl(main_s);
     return OK;
 }
 
@@ -917,7 +863,6 @@ static int sslcodes_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     (void)ptemp;
     sslcodes_derive(main_s);
     if (sslcodes_check_load_order(main_s) != OK
-        || sslcodes_check_session_contexts(main_s) != OK
         || sslcodes_ocsp_post_config(pconf, main_s) != OK) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -1009,6 +954,10 @@ static void sslcodes_register_hooks(apr_pool_t *p)
 
     /* 494, 444 and 499 (see sslcodes_limits.c). */
     sslcodes_limits_register();
+
+    /* A subrequest's refusal passed on by its parent (sslcodes_perdir.c);
+     * registered after sslcodes_limits.c's error hook. */
+    sslcodes_perdir_register();
 
     /* mod_status's optional hook, and the counters' reset on a full
      * restart (see sslcodes_status.c). */

@@ -446,7 +446,8 @@ static void sslcodes_limits_filters_to(ap_filter_t *f, request_rec *from,
 
 /*
  * R is the internal redirect of core's local ErrorDocument.  For a 444
- * (its 500 slot) nothing may be sent; for a request that earned 494, the
+ * (its 500 slot) nothing may be sent; for a request that earned 494, or
+ * that passes on a subrequest's 496 or 495 (sslcodes_perdir.c), the
  * module answers instead.  Either way the document never runs.
  */
 int sslcodes_limits_redirect(request_rec *r)
@@ -458,7 +459,8 @@ int sslcodes_limits_redirect(request_rec *r)
         || ap_get_module_config(orig->request_config, &sslcodes_module)) {
         return DECLINED;
     }
-    if (orig->status != SSLCODES_CLOSE) {
+    if (orig->status != SSLCODES_CLOSE
+        && !sslcodes_perdir_takes_over(orig)) {
         sslcodes_too_large(orig, &too_large);
         if (!too_large) {
             return DECLINED;
@@ -471,7 +473,8 @@ int sslcodes_limits_redirect(request_rec *r)
     if (!r->connection->master) {
         r->connection->keepalive = AP_CONN_CLOSE;
     }
-    /* Its insert_error_filter hook answers 494, or silences 444. */
+    /* Its insert_error_filter hooks answer 494, 496 or 495, or silence
+     * 444. */
     ap_send_error_response(orig, 0);
     /* Core finishes R next; everything went out with the original. */
     r->eos_sent = 1;

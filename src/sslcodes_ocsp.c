@@ -311,16 +311,27 @@ static sslcodes_ocsp_result_e sslcodes_ocsp_responder(sslcodes_ocsp_query *q)
 
 /* --- The shared cache ---------------------------------------------------- */
 
-/* One answer per certificate, responder and way of trusting the answer:
- * a vhost with SSLOCSPNoVerify must not vouch for one without. */
+/* One answer per certificate, responder and way of trusting the answer.
+ * Every setting that decides whether an answer is believed is part of the
+ * key: the responder, the nonce requirement, the signer certificates and
+ * SSLOCSPNoVerify, the CAs that verify the signature, the allowed clock
+ * skew and the maximum age.  So a vhost that would refuse an answer (a
+ * replayed one without its nonce, say) never takes it from the cache of
+ * one that accepted it; each asks the responder itself. */
 static int sslcodes_ocsp_key(sslcodes_ocsp_query *q, OCSP_CERTID *id,
                              unsigned char *key)
 {
-    const char *certs = q->sc->ocsp_certs_file ? q->sc->ocsp_certs_file
-                                               : "";
-    const char *where = apr_pstrcat(q->p, q->to.host, ":", q->to.port,
-                                    q->to.path, NULL);
-    unsigned char noverify = (unsigned char)q->sc->ocsp_noverify;
+    const sslcodes_srv_conf *sc = q->sc;
+    const char *how = apr_psprintf(q->p, "%s:%s%s|nonce=%d|noverify=%d|"
+                                   "certs=%s|ca=%s|capath=%s|skew=%ld|"
+                                   "maxage=%ld", q->to.host, q->to.port,
+                                   q->to.path, sc->ocsp_nonce,
+                                   sc->ocsp_noverify,
+                                   sc->ocsp_certs_file ? sc->ocsp_certs_file
+                                                       : "",
+                                   sc->trust[0] ? sc->trust[0] : "",
+                                   sc->trust[1] ? sc->trust[1] : "",
+                                   sc->ocsp_skew, sc->ocsp_maxage);
     unsigned char *der = NULL;
     unsigned int n = 0;
     int len = i2d_OCSP_CERTID(id, &der), ok;
@@ -328,9 +339,7 @@ static int sslcodes_ocsp_key(sslcodes_ocsp_query *q, OCSP_CERTID *id,
 
     ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL)
          && EVP_DigestUpdate(md, der, (size_t)len)
-         && EVP_DigestUpdate(md, where, strlen(where) + 1)
-         && EVP_DigestUpdate(md, &noverify, 1)
-         && EVP_DigestUpdate(md, certs, strlen(certs) + 1)
+         && EVP_DigestUpdate(md, how, strlen(how) + 1)
          && EVP_DigestFinal_ex(md, key, &n)
          && n == SSLCODES_OCSP_KEY_LEN;
     EVP_MD_CTX_free(md);

@@ -34,6 +34,7 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
+#include "http_protocol.h"
 #include "http_request.h"
 #include "http_ssl.h"
 
@@ -82,11 +83,81 @@ static int sslcodes_perdir_decide(request_rec *r, int mode, long *err)
     return sslcodes_perdir_by_vars(r, mode, err);
 }
 
-/* A subrequest (an SSI include, mod_dir's index lookup, mod_rewrite's
- * look-ahead) is only refused: its parent decides what the client gets,
- * and the connection is left as it is. */
-static int sslcodes_perdir_refuse_subrequest(request_rec *r, int code)
+/*
+ * --- Caches ---------------------------------------------------------------
+ *
+ * One rule, by construction: a response that a per-location decision took
+ * part in is never stored by a cache.  The mark is r->no_cache, set on the
+ * request that decided and on every request its response is part of: the
+ * parents of a subrequest (an SSI include, mod_dir's index, a
+ * mod_negotiation variant, mod_autoindex's listing checks) and the requests
+ * an internal redirect came from.  mod_cache reads the flag when a response
+ * starts, and both of its providers (disk, socache) read it again at the
+ * end of the body and discard what they stored: an include decided halfway
+ * through a page still keeps the page out.  ap_internal_fast_redirect()
+ * keeps r->no_cache && rr->no_cache, so both are marked.  Since nothing
+ * protected is ever stored, mod_cache's quick handler, which answers
+ * before any location is looked at, has nothing protected to serve.
+ *
+ * Only a decision that could refuse a client who got this far marks:
+ * "on", or "optional" where the vhost forgives issuer errors.  A vhost's
+ * own mode was enforced in post_read_request, before mod_cache, so the
+ * requests that merely inherit it keep their caching headers (core adds
+ * Expires: <now> to any no_cache response).
+ */
+static int sslcodes_perdir_can_refuse(const sslcodes_srv_conf *sc, int mode)
 {
+    return mode == SSLCODES_VERIFY_ON
+        || (mode == SSLCODES_VERIFY_OPTIONAL
+            && sc->verify != SSLCODES_VERIFY_OPTIONAL
+            && sc->verify != SSLCODES_VERIFY_ON);
+}
+
+static void sslcodes_perdir_no_cache(request_rec *r)
+{
+    request_rec *q;
+
+    for (q = r; q; q = q->main ? q->main : q->prev) {
+        q->no_cache = 1;
+    }
+}
+
+/* --- Refusals inside another request ------------------------------------ */
+
+#define SSLCODES_PENDING_KEY "sslcodes_perdir_pending"
+#define SSLCODES_DOCUMENT_NOTE "sslcodes-refused-document"
+
+/* What a subrequest was refused with, kept on the request the client
+ * sent (whose pool its subrequests and internal redirects share). */
+typedef struct {
+    int code;                         /* 495 or 496                        */
+    long verify_error;
+} sslcodes_pending;
+
+static request_rec *sslcodes_perdir_top(request_rec *r)
+{
+    while (r->main) {
+        r = r->main;
+    }
+    return r;
+}
+
+/*
+ * A subrequest is only refused: its parent decides what the client gets
+ * (mod_include shows its error text, mod_autoindex leaves the entry out).
+ * Where the parent passes the subrequest's status on as its own (mod_dir,
+ * mod_negotiation), sslcodes_perdir_insert_error_filter() answers it as
+ * the 496 or 495 it is, so what is sent and what is logged agree.
+ */
+static int sslcodes_perdir_refuse_subrequest(request_rec *r, int code,
+                                             long err)
+{
+    request_rec *top = sslcodes_perdir_top(r);
+    sslcodes_pending *pd = apr_palloc(top->pool, sizeof(*pd));
+
+    pd->code = code;
+    pd->verify_error = err;
+    apr_pool_userdata_setn(pd, SSLCODES_PENDING_KEY, NULL, top->pool);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SSLCODES_LOGNO(0510)
                   "subrequest for \"%s\" refused: %d (client %s; vhost "
                   "%s:%u)", ap_escape_logitem(r->pool, r->uri), code,
@@ -95,6 +166,89 @@ static int sslcodes_perdir_refuse_subrequest(request_rec *r, int code)
                   r->server->server_hostname,
                   r->connection->local_addr->port);
     return code;
+}
+
+/*
+ * An ErrorDocument's internal redirect to a protected path: the document
+ * is refused as any failed document is, and core sends the original
+ * request's status with its built-in page.  The note lets
+ * sslcodes_perdir_logged_status() log that status, not the refusal.
+ */
+static int sslcodes_perdir_refuse_document(request_rec *r, int code)
+{
+    apr_table_setn(r->notes, SSLCODES_DOCUMENT_NOTE, "1");
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SSLCODES_LOGNO(0511)
+                  "ErrorDocument \"%s\" for status %d refused: %d (client "
+                  "%s; vhost %s:%u); sending httpd's own page",
+                  ap_escape_logitem(r->pool, r->uri), r->prev->status, code,
+                  code == 496 ? "sent no required SSL certificate"
+                              : "SSL certificate failed verification",
+                  r->server->server_hostname,
+                  r->connection->local_addr->port);
+    return code;
+}
+
+/* The 496 or 495 that a subrequest of R was refused with, when R itself
+ * now fails with it; else NULL. */
+static const sslcodes_pending *sslcodes_perdir_pending(request_rec *r)
+{
+    sslcodes_pending *pd = NULL;
+
+    if (r->main) {
+        return NULL;
+    }
+    apr_pool_userdata_get((void **)&pd, SSLCODES_PENDING_KEY, r->pool);
+    return pd && pd->code == r->status ? pd : NULL;
+}
+
+int sslcodes_perdir_takes_over(request_rec *r)
+{
+    return sslcodes_perdir_pending(r) != NULL;
+}
+
+/*
+ * In ap_send_error_response() for R, before core picks a text: a status
+ * passed on from a refused subrequest is answered here, whole, by a nested
+ * ap_die(), as post_read_request answers; the answer core had begun then
+ * sends nothing more.  Without this it would go out as "500 Internal
+ * Server Error" and be logged as 496.
+ */
+static void sslcodes_perdir_insert_error_filter(request_rec *r)
+{
+    const sslcodes_pending *pd;
+    int status;
+
+    if (ap_get_module_config(r->request_config, &sslcodes_module)
+        || !(pd = sslcodes_perdir_pending(r))) {
+        return;
+    }
+    r->status = HTTP_OK;
+    r->status_line = NULL;
+    status = sslcodes_answer_verify(r, pd->code, pd->verify_error);
+    ap_die(status, r);
+    r->header_only = 1;
+    r->eos_sent = 1;
+}
+
+/*
+ * The status the access log should show for the chain that starts at R:
+ * where an ErrorDocument was refused, core sent the first failed request
+ * of the chain, not the document.  -1 when there is nothing to correct.
+ */
+int sslcodes_perdir_logged_status(request_rec *r)
+{
+    request_rec *last = r;
+
+    while (last->next) {
+        last = last->next;
+    }
+    if (last == r || !apr_table_get(last->notes, SSLCODES_DOCUMENT_NOTE)) {
+        return -1;
+    }
+    while (last->prev && last->prev->status != HTTP_OK) {
+        last = last->prev;
+    }
+    return last->status;
 }
 
 int sslcodes_perdir_check(request_rec *r)
@@ -116,15 +270,26 @@ int sslcodes_perdir_check(request_rec *r)
     if (mode == SSLCODES_VERIFY_OFF) {
         return DECLINED;
     }
-    /* What this decides must not be kept by mod_cache: its quick handler
-     * answers from the cache before any location is consulted. */
-    r->no_cache = 1;
+    if (sslcodes_perdir_can_refuse(sc, mode)) {
+        sslcodes_perdir_no_cache(r);
+    }
     code = sslcodes_perdir_decide(r, mode, &err);
     if (code == OK) {
         return DECLINED;
     }
     if (r->main) {
-        return sslcodes_perdir_refuse_subrequest(r, code);
+        return sslcodes_perdir_refuse_subrequest(r, code, err);
+    }
+    if (r->prev && r->prev->status != HTTP_OK) {
+        return sslcodes_perdir_refuse_document(r, code);
     }
     return sslcodes_answer_verify(r, code, err);
+}
+
+void sslcodes_perdir_register(void)
+{
+    /* After sslcodes_limits.c's, which answers 494 and silences 444:
+     * neither can be a status passed on from a subrequest. */
+    ap_hook_insert_error_filter(sslcodes_perdir_insert_error_filter, NULL,
+                                NULL, APR_HOOK_FIRST);
 }

@@ -121,6 +121,8 @@ typedef struct {
     int classify;                     /* peek at connections to it        */
     int watch_verify;                 /* keep the SSL of connections      */
     sslcodes_ocsp_srv *ocsp_ready;    /* OCSP URLs and certificates       */
+    int session_tagged;               /* session_tag is set               */
+    unsigned char session_tag[32];    /* how it checks client certificates */
 } sslcodes_srv_conf;
 
 /* Per directory: SSLCodesVerifyClient in <Location>, <Directory>,
@@ -189,6 +191,7 @@ sslcodes_conn_class_e sslcodes_conn_status(conn_rec *c, long *verify_result);
 
 /* sslcodes_verify.c: SSLCodesVerifyClient */
 void sslcodes_verify_note_ctx(server_rec *s, SSL_CTX *ctx);
+server_rec *sslcodes_ctx_server(SSL_CTX *ctx);
 int sslcodes_verify_init_server(server_rec *s, SSL_CTX *ctx);
 int sslcodes_pre_handshake(conn_rec *c, SSL *ssl, int is_proxy);
 void sslcodes_verify_handshake_done(sslcodes_conn *cc);
@@ -224,8 +227,16 @@ void sslcodes_status_count(int code);
 void sslcodes_status_post_config(server_rec *s);
 void sslcodes_status_register(void);
 int sslcodes_answer_verify(request_rec *r, int code, long verify_error);
+/* sslcodes_session.c: TLS sessions kept to vhosts that check client
+ * certificates alike */
+void sslcodes_session_pre_ssl(server_rec *main_s);
+void sslcodes_session_init_server(server_rec *s, SSL_CTX *ctx);
+
 /* sslcodes_perdir.c: SSLCodesVerifyClient in a location */
+void sslcodes_perdir_register(void);
 int sslcodes_perdir_check(request_rec *r);
+int sslcodes_perdir_takes_over(request_rec *r);
+int sslcodes_perdir_logged_status(request_rec *r);
 
 /* sslcodes_ocsp.c: OCSP for client certificates */
 int sslcodes_ocsp_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ctx);

@@ -636,22 +636,32 @@ int sslcodes_post_read_request(request_rec *r)
 }
 
 /*
- * When a local SSLCodesErrorDocument fails (missing, denied), core sends
- * the answered request's own page with its status, but the access log
- * reads the last request of the chain, the failed document.  Make that
- * say what went on the wire.
+ * When a local error document fails (missing, denied), core sends the
+ * answered request's own page with its status, but the access log reads
+ * the last request of the chain, the failed document.  Make that say what
+ * went on the wire: for an SSLCodesErrorDocument, and for a core
+ * ErrorDocument that a location's SSLCodesVerifyClient refused.
  */
 int sslcodes_log_transaction(request_rec *r)
 {
     sslcodes_req *rq = ap_get_module_config(r->request_config,
                                             &sslcodes_module);
     request_rec *last = r;
+    int sent;
 
-    if (!rq || !r->next) {
+    if (!r->next) {
         return DECLINED;
     }
     while (last->next) {
         last = last->next;
+    }
+    /* A refused ErrorDocument: core sent the status it was for. */
+    if ((sent = sslcodes_perdir_logged_status(r)) > 0) {
+        last->status = sent;
+        return DECLINED;
+    }
+    if (!rq) {
+        return DECLINED;
     }
     if (last->status != rq->status && ap_is_HTTP_ERROR(last->status)) {
         last->status = rq->status;

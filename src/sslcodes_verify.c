@@ -184,6 +184,14 @@ void sslcodes_verify_note_ctx(server_rec *s, SSL_CTX *ctx)
     SSL_CTX_set_ex_data(ctx, sslcodes_ctx_idx, s);
 }
 
+/* The server whose SSL_CTX this is, or NULL for one mod_ssl set up
+ * without telling (a proxy's). */
+server_rec *sslcodes_ctx_server(SSL_CTX *ctx)
+{
+    return sslcodes_ctx_idx < 0 || !ctx
+           ? NULL : SSL_CTX_get_ex_data(ctx, sslcodes_ctx_idx);
+}
+
 /* Put the wrapper on S's SSL_CTX, after mod_ssl has configured it. */
 int sslcodes_verify_init_server(server_rec *s, SSL_CTX *ctx)
 {
