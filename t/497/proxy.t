@@ -23,6 +23,9 @@ sub v2 {
 }
 
 # TLS after a PROXY header, the header alone in the first segment or not.
+# (The 0.3 s pauses here and below only split the segments; they wait for
+# nothing.  A server that reads late gets header and request in one read,
+# which it must handle as well.)
 sub tls_after {
     my ($header, $split) = @_;
     my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',

@@ -1,7 +1,8 @@
 # 499 (SSLCodesClientClosed): a client that left before the first byte of
 # the answer gets nothing written, and the access log says 499.  FIN, RST
 # and a half-close; a slow CGI and a slow proxied backend; a control
-# client that waits; the switch off; HTTP/2.
+# client that waits; the switch off; HTTP/2.  Each client leaves once
+# slow.cgi has started, two seconds before its answer.
 use strict;
 use warnings FATAL => 'all';
 
@@ -15,14 +16,18 @@ use SSLCodesTest;
 
 plan tests => 19;
 
-# Send a request for PATH, wait 0.5 s, then leave as HOW says.  Returns
-# what the server wrote (only a half-closed client can still read it).
+# Send a request for PATH, wait until slow.cgi runs for it, then leave as
+# HOW says.  Returns what the server wrote (only a half-closed client can
+# still read it).  Leaving waits for the handler to start, not for a fixed
+# time: so the request has been read, and the answer is still the CGI's
+# two seconds away (a client that polls every 50 ms is never that late).
 sub leave {
     my ($port, $path, $how) = @_;
+    my $started = slow_mark();
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port)
         or die "connect: $!";
     syswrite $s, "GET $path HTTP/1.1\r\nHost: localhost\r\n\r\n";
-    sleep 0.5;
+    wait_slow_started($started);
     if ($how eq 'rst') {
         setsockopt($s, SOL_SOCKET, SO_LINGER, pack('ii', 1, 0));
         close $s;
@@ -33,9 +38,11 @@ sub leave {
         return '';
     }
     shutdown($s, 1);                      # half-close: keep reading
+    # Until the server closes (after the CGI's answer, two seconds on), so
+    # that all it wrote is seen; GUARD only bounds a server that never does.
     my $out = '';
     my $sel = IO::Select->new($s);
-    my $end = time + 5;
+    my $end = time + GUARD;
     while ($sel->can_read($end - time)) {
         my $n = sysread $s, my $buf, 4096;
         last unless $n;
@@ -91,12 +98,17 @@ $alog = wait_log($m, qr/slow\.cgi\?off/, 'access');
 ok t_cmp($alog, qr/"GET \/cgi\/slow\.cgi\?off HTTP\/1\.1" 200 - /,
          'off: the stock 200');
 
-# TLS, HTTP/1.1 and HTTP/2: the client gives up after one second.
+# TLS, HTTP/1.1 and HTTP/2: the client gives up while the CGI runs (curl
+# is ended once slow.cgi has started, as leave() does, rather than after a
+# fixed --max-time that a slow handshake could outlast).
 my $tls = port('codes_tls_close');
 for my $v (['--http1.1', 'HTTP/1.1'], ['--http2', 'HTTP/2.0']) {
     $m = access_mark();
-    my $c = curl($v->[0], '--max-time', '1',
-                 "https://localhost:$tls/cgi/slow.cgi?tls");
+    my $started = slow_mark();
+    my $h = curl_start($v->[0], "https://localhost:$tls/cgi/slow.cgi?tls");
+    wait_slow_started($started);
+    kill 'KILL', $h->{pid};
+    my $c = curl_finish($h);
     ok t_cmp($c->{status}, 0, "TLS $v->[1]: curl gave up");
     $alog = wait_log($m, qr/slow\.cgi\?tls/, 'access');
     ok t_cmp($alog, qr/"GET \/cgi\/slow\.cgi\?tls \Q$v->[1]\E" 499 499 /,

@@ -8,7 +8,7 @@ use Apache::Test;
 use Apache::TestUtil;
 use IO::Socket::SSL;
 use IO::Select;
-use Time::HiRes qw(time sleep);
+use Time::HiRes qw(time);
 use SSLCodesTest;
 
 plan tests => 4;
@@ -60,18 +60,25 @@ my $sock = IO::Socket::SSL->new(PeerAddr => '127.0.0.1', PeerPort => $port,
 ok t_cmp($sock->alpn_selected // '', 'h2', 'ALPN chose h2');
 
 my $mark = access_mark();
+my $started = slow_mark();
 syswrite $sock, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" . frame(4, 0, 0, '');
-# Stream 1: the slow CGI, reset after half a second.
+# Stream 1: the slow CGI, reset once it runs: the stream's request has
+# been read then, and its answer is still the CGI's two seconds away
+# (SSLCodesTest's wait_slow_started; a fixed pause could reset the stream
+# before a slow server had even started it).
 syswrite $sock, frame(1, 0x5, 1, get_headers('/cgi/slow.cgi?h2reset'));
-sleep 0.5;
+wait_slow_started($started);
 syswrite $sock, frame(3, 0, 1, pack('N', 8));           # RST_STREAM CANCEL
 # Stream 3 on the same connection is served.
 syswrite $sock, frame(1, 0x5, 3, get_headers('/ok.html'));
 my $buf = '';
-my $f = wait_frame($sock, \$buf, 1, 3, 10);
+# HEADERS for stream 3; GUARD only bounds a server that never answers.
+my $f = wait_frame($sock, \$buf, 1, 3, GUARD);
 ok t_cmp(defined $f ? 'answered' : 'none', 'answered',
          'stream 3 on the same connection is answered');
-my $alog = wait_log($mark, qr/slow\.cgi\?h2reset.*\n/, 'access');
+# Both streams' lines: each is written after its own answer.
+my $alog = wait_log($mark, qr/\A(?=[\s\S]*slow\.cgi\?h2reset.*\n)(?=[\s\S]*ok\.html.*\n)/,
+                    'access');
 ok t_cmp($alog, qr/"GET \/cgi\/slow\.cgi\?h2reset HTTP\/2\.0" 499 499 /,
          'the reset stream is logged 499');
 ok t_cmp($alog, qr/"GET \/ok\.html HTTP\/2\.0" 200 /,

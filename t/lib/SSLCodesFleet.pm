@@ -122,10 +122,11 @@ sub logs_of {
                     grep { -s $_ } @files;
 }
 
-# Wait until COND is true while NAME lives; '' or why not.
+# Wait until COND is true while NAME lives; '' or why not.  An event wait:
+# GUARD only bounds a start (or graceful restart) that never completes.
 sub wait_ready {
     my ($name, $cond, $what) = @_;
-    my $end = time + 15;
+    my $end = time + GUARD;
     while (time < $end) {
         return '' if $cond->();
         if (!alive($name)) {
@@ -135,7 +136,7 @@ sub wait_ready {
         }
         sleep 0.05;
     }
-    return "$name did not become ready within 15 s ($what)\n"
+    return "$name did not become ready within " . GUARD . " s ($what)\n"
          . logs_of($name);
 }
 
@@ -203,7 +204,10 @@ sub fleet_start {
 }
 
 # Stop NAME by its pid and wait for it; whatever is left of its process
-# group gets SIGKILL.
+# group gets SIGKILL (after 10 s, a grace period, not a check).  Returns
+# once no process of the group is left, as fleet_kill() does, so that the
+# next test finds the ports closed, not "already in use", however long a
+# killed sanitizer build takes to go; 60 s is only a guard.
 sub fleet_stop {
     my $name = shift;
     my $pid = delete $proc{$name} or return;
@@ -214,6 +218,10 @@ sub fleet_stop {
     }
     kill 'KILL', -$pid;
     waitpid($pid, 0);
+    $end = time + GUARD;
+    while (group_members($pid) && time < $end) {
+        sleep 0.01;
+    }
 }
 
 # The processes of process group PGID that have not exited yet (zombies
@@ -421,12 +429,13 @@ CFG
 # --- Clients -------------------------------------------------------------
 
 # openssl s_client through PORT with ARGS (a string); returns
-# { reused, status, instance, out }.
+# { reused, status, instance, out }.  It ends when the server closes, after
+# its answer; the timeout is only a guard (GUARD).
 sub s_client {
     my ($port, $args) = @_;
     my $req = "printf 'GET /ok.html HTTP/1.1\\r\\nHost: localhost\\r\\n"
             . "Connection: close\\r\\n\\r\\n'";
-    my $cmd = "timeout 20 openssl s_client -connect 127.0.0.1:$port "
+    my $cmd = "timeout " . GUARD . " openssl s_client -connect 127.0.0.1:$port "
             . "-servername localhost -CAfile $t/pki/ca.crt -ign_eof $args";
     my $out = `$req | $cmd 2>&1`;
     # s_client writes the response and its own report to stdout through
@@ -439,7 +448,11 @@ sub s_client {
 
 # One request over TLS through PORT, a new connection each time.  Options:
 # cert (a PEM name in t/pki, without .pem), version ('1.2' or '1.3'),
-# path.  Returns parse_response()'s hash plus {error}.
+# path.  Returns parse_response()'s hash plus {error}.  It reads until the
+# server closes, after its answer.  The timeouts are guards, lower than
+# GUARD: t/fleet/failover.t counts a request that hangs on a killed
+# instance as lost once they pass, and waits for it until then (a TLS
+# request through HAProxy takes milliseconds, even on a busy machine).
 sub tls_request {
     my ($port, %o) = @_;
     my $path = $o{path} // '/ok.html';
@@ -475,6 +488,7 @@ sub tls_request {
     return $r;
 }
 
+# The same guard as tls_request's, for the same reason.
 sub plain_request {
     my ($port, $path) = @_;
     my ($raw) = raw_request($port, "GET $path HTTP/1.1\r\nHost: localhost\r\n"

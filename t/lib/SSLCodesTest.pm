@@ -10,8 +10,28 @@ use Time::HiRes qw(sleep time);
 use Apache::Test ();
 
 our @EXPORT = qw(port t_dir raw_request parse_response parse_responses
-                 curl log_mark log_since wait_log bad_log_lines
-                 access_mark access_since);
+                 curl curl_start curl_finish log_mark log_since wait_log
+                 bad_log_lines access_mark access_since slow_mark
+                 wait_slow_started wait_for GUARD);
+
+# How long any wait for an event gives up after.  Only a guard against a
+# hang: a wait ends as soon as its event happens, so a passing run never
+# waits this long, while a slow machine (an ASan or valgrind build, both
+# cores busy with something else) still gets there.  Product timeouts
+# that a test measures are far shorter, or the test says why not.
+use constant GUARD => 60;
+
+# Call COND every 50 ms until it returns true or TIMEOUT (GUARD) seconds
+# pass; returns COND's last value.
+sub wait_for {
+    my ($cond, $timeout) = @_;
+    my $end = time + ($timeout // GUARD);
+    while (1) {
+        my $v = $cond->();
+        return $v if $v || time > $end;
+        sleep 0.05;
+    }
+}
 
 sub t_dir { Apache::Test::vars('t_dir') }
 
@@ -23,11 +43,15 @@ sub port {
 }
 
 # Send DATA (a string, or a list of [bytes, delay-before] pieces) to PORT
-# on 127.0.0.1 and read until the server closes or TIMEOUT passes.
-# Returns (bytes read, 1 if the server closed the connection).
+# on 127.0.0.1 and read until the server closes, or until what was read
+# satisfies UNTIL (a code ref given the bytes so far), or TIMEOUT passes.
+# Returns (bytes read, 1 if the server closed the connection).  The
+# default TIMEOUT is only a guard: the server closes the connection after
+# each answer the tests ask for, or after the vhost's KeepAliveTimeout (5
+# s; 30 s on codes_plain, codes_off and codes_corelocal).
 sub raw_request {
     my ($port, $data, %opt) = @_;
-    my $timeout = $opt{timeout} // 10;
+    my $timeout = $opt{timeout} // GUARD;
     my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                                      PeerPort => $port, Proto => 'tcp')
         or die "connect $port: $!";
@@ -47,6 +71,7 @@ sub raw_request {
         my $n = sysread $sock, my $buf, 65536;
         if (!$n) { $closed = 1; last }
         $out .= $buf;
+        last if $opt{until} && $opt{until}->($out);
     }
     close $sock;
     return wantarray ? ($out, $closed) : $out;
@@ -78,11 +103,16 @@ sub parse_responses {
 }
 
 # Run curl against 127.0.0.1 with the test CA; names resolve to loopback.
-# Returns the parsed final response plus {exit}, {stderr}.
-sub curl {
+# Returns the parsed final response plus {exit}, {stderr}.  --max-time is
+# a guard (GUARD); a test may pass a --max-time of its own after it.
+sub curl { curl_finish(curl_start(@_)) }
+
+# curl as curl() runs it, in the background: a handle for curl_finish(),
+# whose {pid} a test may kill to have the client leave.
+sub curl_start {
     my (@args) = @_;
     my $t = t_dir();
-    my @cmd = ('curl', '-sS', '-i', '--max-time', '15',
+    my @cmd = ('curl', '-sS', '-i', '--max-time', GUARD,
                '--cacert', "$t/pki/ca.crt");
     for my $name (qw(localhost a.test b.test)) {
         for my $p (grep { /^https?:\/\/\Q$name\E:(\d+)/ } @args) {
@@ -94,8 +124,15 @@ sub curl {
     # curl's complaints go to a file, not into the TAP stream.
     open my $olderr, '>&', \*STDERR or die "dup: $!";
     open STDERR, '>', "$t/logs/curl.err" or die "curl.err: $!";
-    open my $fh, '-|', @cmd or die "curl: $!";
+    my $pid = open my $fh, '-|', @cmd or die "curl: $!";
     open STDERR, '>&', $olderr or die "restore: $!";
+    return { pid => $pid, fh => $fh };
+}
+
+# Wait for a curl_start()ed curl to end; returns what curl() returns.
+sub curl_finish {
+    my $h = shift;
+    my $fh = $h->{fh};
     my $out = do { local $/; <$fh> } // '';
     close $fh;
     my $exit = $? >> 8;
@@ -141,16 +178,29 @@ sub log_since  { _read_from(_file('error_log'), shift) }
 sub access_mark  { _size(_file('sslcodes_log')) }
 sub access_since { _read_from(_file('sslcodes_log'), shift) }
 
-# Wait (up to 5 s) until the text after MARK in LOG matches RE.
+# Wait until the text after MARK in LOG matches RE, and return the text.
+# Every caller waits for a line that the request it made writes (the
+# access log's line comes after the answer, so it may lag behind it); the
+# guard (GUARD) is only reached when that line never comes.
 sub wait_log {
     my ($mark, $re, $which) = @_;
     my $read = ($which // 'error') eq 'access' ? \&access_since : \&log_since;
-    my $end = time + 5;
-    while (1) {
-        my $text = $read->($mark);
-        return $text if $text =~ $re || time > $end;
-        sleep 0.05;
-    }
+    my $text = '';
+    wait_for(sub { ($text = $read->($mark)) =~ $re });
+    return $text;
+}
+
+# t/htdocs/cgi/slow.cgi writes a line to t/logs/slow_started as it starts,
+# two seconds before it answers.  slow_mark() is where that file ends now;
+# wait_slow_started(MARK) returns once a slow.cgi has started after MARK
+# (1), or 0 after the guard (GUARD).  A client that leaves then leaves
+# while the handler runs: its request has been read, and the answer is
+# still two seconds away.
+sub slow_mark { _size(_file('slow_started')) }
+
+sub wait_slow_started {
+    my $mark = shift;
+    return wait_for(sub { _size(_file('slow_started')) > $mark }) ? 1 : 0;
 }
 
 # The [error] and [warn] lines in TEXT not matched by any of ALLOWED.

@@ -7,6 +7,7 @@ use warnings FATAL => 'all';
 
 use Apache::Test;
 use Apache::TestUtil;
+use Time::HiRes qw(sleep time);
 use SSLCodesTest;
 use SSLCodesOCSP;
 
@@ -54,18 +55,26 @@ for my $c (['valid', 200, 'SUCCESS'],
     ok t_cmp($resp->count, 2, 'still two questions in all');
 }
 
-# 2. SSLOCSPResponseMaxAge 3 bounds the cache, whatever nextUpdate says.
+# 2. SSLOCSPResponseMaxAge 8 bounds the cache, whatever nextUpdate says
+#    (10 minutes ahead).  The answer's thisUpdate is when the responder
+#    made it, during the first handshake; it is cached until thisUpdate +
+#    8 s.  The second handshake comes right after the first, far within
+#    that.  The third waits until the answer has certainly expired: 8 s
+#    after the first handshake ended, which is after thisUpdate (a lower
+#    bound, so a slow machine only makes the wait longer).
 {
     my $before = $resp->count;
     my $r = get('ocsp_maxage', 'valid', '--http1.1');
+    my $made = time;                    # after the answer was made
     ok t_cmp($r->{status}, 200, 'max age: first handshake 200');
     ok t_cmp($resp->count - $before, 1, 'max age: the responder was asked');
     $r = get('ocsp_maxage', 'valid', '--http1.1');
     ok t_cmp($r->{status}, 200, 'max age: second handshake 200');
     ok t_cmp($resp->count - $before, 1, 'max age: ... from the cache');
-    sleep 4;
+    my $left = $made + 8 - time;
+    sleep $left if $left > 0;
     $r = get('ocsp_maxage', 'valid', '--http1.1');
-    ok t_cmp($r->{status}, 200, 'max age: after 4 s, 200');
+    ok t_cmp($r->{status}, 200, 'max age: after 8 s, 200');
     ok t_cmp($resp->count - $before, 2, 'max age: ... asked again');
 }
 
@@ -87,7 +96,9 @@ for my $c (['valid', 200, 'SUCCESS'],
     my $h = throwaway_httpd('prefork', 9982,
         "SSLCodesVerifyClient on\n    SSLOCSPEnable leaf\n"
         . "    SSLOCSPDefaultResponder http://127.0.0.1:9996/prefork\n"
-        . "    SSLOCSPOverrideResponder on",
+        . "    SSLOCSPOverrideResponder on\n"
+        # A guard: the responder answers in milliseconds (see extra.conf.in).
+        . "    SSLOCSPResponderTimeout 30",
         mpm => 'prefork',
         global => "MaxConnectionsPerChild 1\n"
                   . "SSLCodesOCSPCache \"shmcb:$t/logs/prefork/ocsp(128000)\"");

@@ -62,6 +62,11 @@ for my $w (['--http1.1', '--tls-max', '1.2'], ['--http2', '--tlsv1.3']) {
 }
 
 # 2. A responder that accepts and never answers, past the 1 s timeout.
+#    The handshake waits for it: not less than the timeout (the client's
+#    clock starts first; less 0.1 s), and not the 10 s that the module
+#    waits by default (SSLOCSPResponderTimeout unset), which no handshake
+#    that waited it could beat: 8 s leaves 7 s for a slow handshake and
+#    curl's start, and is still 2 s short of that default.
 {
     my $hang = ocsp_responder(port => 9992, mode => 'hang');
     my $start = time;
@@ -69,7 +74,7 @@ for my $w (['--http1.1', '--tls-max', '1.2'], ['--http2', '--tlsv1.3']) {
           qr/\[sslcodes:info\].*SSLCODES0505: OCSP: responder http:\/\/127\.0\.0\.1:9992\/slow did not answer within 1000 ms for client certificate \(depth 0, serial 1001/,
           '--http1.1');
     my $took = time - $start;
-    ok t_cmp($took >= 0.9 && $took < 5 ? 'bounded' : "took $took s", 'bounded',
+    ok t_cmp($took >= 0.9 && $took < 8 ? 'bounded' : "took $took s", 'bounded',
              'responder never answers: the handshake waited about the timeout');
 }
 

@@ -29,6 +29,8 @@ for my $c (['through SSLOCSPProxyURL',
     my $h = throwaway_httpd('proxy', $PORT,
         "SSLCodesVerifyClient on\n    SSLOCSPEnable leaf\n"
         . "    SSLOCSPOverrideResponder on\n    $conf"
+        # A guard: the responder answers in milliseconds (see extra.conf.in).
+        . "    SSLOCSPResponderTimeout 30\n"
         . "    Header always set X-Client-Verify \"%{SSL_CLIENT_VERIFY}s\"");
     my $r = curl('--http1.1', '--cert', "$t/pki/client-valid.pem",
                  "https://localhost:$PORT/ok.html");

@@ -8,7 +8,7 @@ use Apache::Test;
 use Apache::TestUtil;
 use IO::Socket::INET;
 use IO::Select;
-use Time::HiRes qw(sleep time);
+use Time::HiRes qw(time);
 use SSLCodesTest;
 
 my $N = 20;
@@ -73,7 +73,9 @@ sub burst {
     syswrite $_, $req for @socks;
     my @out;
     for my $s (@socks) {
-        my ($buf, $sel, $end) = ('', IO::Select->new($s), time + 10);
+        # Until the server closes, as it does after each of these answers;
+        # GUARD only bounds a server that never does.
+        my ($buf, $sel, $end) = ('', IO::Select->new($s), time + GUARD);
         while ($sel->can_read($end - time)) {
             my $k = sysread $s, my $b, 65536;
             last unless $k;
@@ -96,16 +98,13 @@ sub good {
     } @responses;
 }
 
-# Wait (up to 10 s) until the log after MARK holds N lines with TAG.
+# Wait until the log after MARK holds N lines with TAG (each written for
+# an answer already received), or GUARD passes; return the log.
 sub wait_count {
     my ($mark, $tag, $n) = @_;
-    my $end = time + 10;
-    while (1) {
-        my $log = log_since($mark);
-        my $k = () = $log =~ /\Q$tag\E/g;
-        return $log if $k >= $n || time > $end;
-        sleep 0.05;
-    }
+    my $log = '';
+    wait_for(sub { $log = log_since($mark); (() = $log =~ /\Q$tag\E/g) >= $n });
+    return $log;
 }
 
 sub pids_in {
@@ -138,20 +137,33 @@ sub parent_pid {
     return $pid;
 }
 
-# Signal the suite's own httpd (as t/abuse/soak.t does) and wait until
-# the new generation answers server-status.
+# The child processes of PID, from /proc.
+sub children {
+    my $pid = shift;
+    my @kids;
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $fh, '<', $stat or next;
+        my $line = <$fh> // next;
+        my ($ppid) = $line =~ /\) \S+ (\d+)/;
+        push @kids, $stat =~ m{/proc/(\d+)/} if $ppid && $ppid == $pid;
+    }
+    return @kids;
+}
+
+# Signal the suite's own httpd (as t/abuse/soak.t does) and wait for the
+# restart to be over: the new generation answers server-status, and every
+# child of the old one has exited (the parent reaps them), so that all
+# traffic from then on meets the new generation alone.  Events, not a
+# pause; GUARD (each) only bounds a restart that never completes.
 sub restart {
     my $sig = shift;
     my $gen = counters()->{gen};
-    kill $sig, parent_pid();
-    my $end = time + 30;
+    my $parent = parent_pid();
+    my @old = children($parent);
+    kill $sig, $parent;
     my $c;
-    do {
-        sleep 0.2;
-        $c = eval { counters() };
-    } until ($c && $c->{gen} > $gen) || time > $end;
-    # The new children must also be up before traffic is counted.
-    sleep 1;
+    wait_for(sub { $c = eval { counters() }; $c && $c->{gen} > $gen });
+    wait_for(sub { !grep { kill 0, $_ } @old });
     return counters();
 }
 
@@ -305,10 +317,19 @@ close $fh;
 
 my $httpd = Apache::Test::vars('httpd');
 my $out = `$httpd -f $conf -k start 2>&1`;
-ok t_cmp($? >> 8, 0, "without mod_status: httpd starts ($out)");
-my $end = time + 10;
-sleep 0.1 until -s $pidf || time > $end;
-sleep 0.5;
+my $rc = $? >> 8;
+ok t_cmp($rc, 0, "without mod_status: httpd starts ($out)");
+# Up once the parent has written its pid file and logged that it runs
+# (AH00489, after the listener is open: connections wait for a child from
+# then on).  Events, not a pause; skipped when it did not start.
+if ($rc == 0) {
+    wait_for(sub { -s $pidf });
+    wait_for(sub {
+        open my $el, '<', $elog or return 0;
+        local $/;
+        (<$el> // '') =~ /AH00489:/;
+    });
+}
 
 my ($raw) = raw_request($port, "GET /x?y=1 HTTP/1.1\r\nHost: localhost\r\n\r\n");
 my $p = parse_response($raw);
@@ -324,8 +345,8 @@ ok t_cmp($c->{status}, 404, 'without mod_status: no server-status');
 open my $pf, '<', $pidf or die "$pidf: $!";
 chomp(my $npid = <$pf>);
 kill 'TERM', $npid;
-$end = time + 10;
-sleep 0.1 while kill(0, $npid) && time < $end;
+# Until it has exited; GUARD only bounds a server that never stops.
+wait_for(sub { !kill 0, $npid });
 ok t_cmp(kill(0, $npid), 0, 'without mod_status: stopped');
 
 open my $el, '<', $elog or die "$elog: $!";
