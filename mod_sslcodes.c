@@ -308,6 +308,7 @@ static const char *sslcodes_set_verify(cmd_parms *cmd, void *dc,
     if (cmd->path) {
         ((sslcodes_dir_conf *)dc)->verify = i;
         sslcodes_note_dir_verify(cmd, i);
+        sslcodes_perdir_in_use();
         return NULL;
     }
     sslcodes_srv(cmd->server)->verify = i;
@@ -348,20 +349,30 @@ static const char *sslcodes_set_peek_timeout(cmd_parms *cmd, void *dc,
 
 /* mod_ssl's client-CA lines, SSLCACertificateFile, SSLCACertificatePath,
  * SSLCARevocationFile, SSLCARevocationPath, SSLVerifyDepth,
- * SSLCARevocationCheck and its own SSLVerifyClient, kept as written: two name-based vhosts with the
- * same lines trust the same client certificates.  cmd->info is the slot. */
+ * SSLCARevocationCheck, its own SSLVerifyClient, and SSLOpenSSLConfCmd
+ * (which can set the CAs too), kept as written: two vhosts with the same
+ * lines trust the same client certificates.  cmd->info is the slot. */
 #define SSLCODES_TRUST_DEPTH 4
 #define SSLCODES_TRUST_CRL_CHECK 5
 #define SSLCODES_TRUST_MODSSL_VERIFY 6
+#define SSLCODES_TRUST_CONF_CMD 7
 
 static const char *sslcodes_note_trust(cmd_parms *cmd, void *dc,
                                        const char *args)
 {
     int i = (int)(apr_uintptr_t)cmd->info;
+    const char **slot = &sslcodes_srv(cmd->server)->trust[i];
 
     (void)dc;
-    if (!cmd->path) {
-        sslcodes_srv(cmd->server)->trust[i] = apr_pstrdup(cmd->pool, args);
+    if (cmd->path) {
+        return DECLINE_CMD;
+    }
+    /* SSLOpenSSLConfCmd may come many times; every line counts. */
+    if (i == SSLCODES_TRUST_CONF_CMD && *slot) {
+        *slot = apr_pstrcat(cmd->pool, *slot, "\n", args, NULL);
+    }
+    else {
+        *slot = apr_pstrdup(cmd->pool, args);
     }
     return DECLINE_CMD;
 }
@@ -646,6 +657,9 @@ static const command_rec sslcodes_cmds[] = {
     AP_INIT_RAW_ARGS("SSLVerifyClient", sslcodes_note_trust,
                      (void *)SSLCODES_TRUST_MODSSL_VERIFY,
                      RSRC_CONF | OR_AUTHCFG,
+                     "mod_ssl's directive; mod_sslcodes compares it"),
+    AP_INIT_RAW_ARGS("SSLOpenSSLConfCmd", sslcodes_note_trust,
+                     (void *)SSLCODES_TRUST_CONF_CMD, RSRC_CONF,
                      "mod_ssl's directive; mod_sslcodes compares it"),
     AP_INIT_RAW_ARGS("RequestReadTimeout", sslcodes_note_reqtimeout, NULL,
                      RSRC_CONF,

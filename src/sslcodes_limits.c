@@ -380,6 +380,7 @@ static void sslcodes_close(request_rec *r)
 {
     /* A 49x answered by the close action was counted and logged as such. */
     if (!ap_get_module_config(r->request_config, &sslcodes_module)) {
+        apr_table_setn(r->notes, SSLCODES_COUNTED_NOTE, "444");
         sslcodes_status_count(SSLCODES_CLOSE);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SSLCODES_LOGNO(0202)
                       "closing %s without a response (vhost %s:%u, "
@@ -391,6 +392,21 @@ static void sslcodes_close(request_rec *r)
     }
     sslcodes_abort(r->connection);
     sslcodes_out_add(r, SSLCODES_OUT_DROP);
+}
+
+/*
+ * A request is counted once: by the code it earned.  One that earned an
+ * answer of the module's (494 to 497, the stock 400 for plain HTTP, 444)
+ * was counted and logged as that code when it was decided, before a byte
+ * was written; a client that leaves afterwards does not make it a 499 too.
+ * 499 is for what waits on a handler.
+ */
+static int sslcodes_watch_499(request_rec *r)
+{
+    return sslcodes_srv(r->server)->client_closed && !r->main
+        && !ap_get_module_config(r->request_config, &sslcodes_module)
+        && !apr_table_get(r->notes, SSLCODES_COUNTED_NOTE)
+        && !sslcodes_has_out_filter(r);
 }
 
 /* --- Hooks --------------------------------------------------------------- */
@@ -416,16 +432,14 @@ static void sslcodes_limits_insert_error_filter(request_rec *r)
         sslcodes_close(r);
         return;
     }
-    if (sslcodes_srv(r->server)->client_closed && !r->main
-        && !sslcodes_has_out_filter(r)) {
+    if (sslcodes_watch_499(r)) {
         sslcodes_out_add(r, SSLCODES_OUT_CHECK);
     }
 }
 
 static void sslcodes_limits_insert_filter(request_rec *r)
 {
-    if (sslcodes_srv(r->server)->client_closed && !r->main
-        && !sslcodes_has_out_filter(r)) {
+    if (sslcodes_watch_499(r)) {
         sslcodes_out_add(r, SSLCODES_OUT_CHECK);
     }
 }
@@ -455,15 +469,21 @@ int sslcodes_limits_redirect(request_rec *r)
     request_rec *orig = r->prev;
     int too_large = 0;
 
-    if (orig->prev
-        || ap_get_module_config(orig->request_config, &sslcodes_module)) {
+    if (ap_get_module_config(orig->request_config, &sslcodes_module)) {
         return DECLINED;
     }
-    if (orig->status != SSLCODES_CLOSE
-        && !sslcodes_perdir_takes_over(orig)) {
-        sslcodes_too_large(orig, &too_large);
-        if (!too_large) {
+    /* A subrequest's 496 or 495, also on an internal redirect (a
+     * per-directory RewriteRule); 444 and 494 only on what the client
+     * sent. */
+    if (!sslcodes_perdir_takes_over(orig)) {
+        if (orig->prev) {
             return DECLINED;
+        }
+        if (orig->status != SSLCODES_CLOSE) {
+            sslcodes_too_large(orig, &too_large);
+            if (!too_large) {
+                return DECLINED;
+            }
         }
     }
     sslcodes_limits_filters_to(orig->proto_output_filters, r, orig);

@@ -314,8 +314,9 @@ static sslcodes_ocsp_result_e sslcodes_ocsp_responder(sslcodes_ocsp_query *q)
 /* One answer per certificate, responder and way of trusting the answer.
  * Every setting that decides whether an answer is believed is part of the
  * key: the responder, the nonce requirement, the signer certificates and
- * SSLOCSPNoVerify, the CAs that verify the signature, the allowed clock
- * skew and the maximum age.  So a vhost that would refuse an answer (a
+ * SSLOCSPNoVerify, the store that verifies the signature (CAs, CRLs and
+ * their checks, SSLOpenSSLConfCmd), the allowed clock skew and the
+ * maximum age.  So a vhost that would refuse an answer (a
  * replayed one without its nonce, say) never takes it from the cache of
  * one that accepted it; each asks the responder itself. */
 static int sslcodes_ocsp_key(sslcodes_ocsp_query *q, OCSP_CERTID *id,
@@ -323,24 +324,28 @@ static int sslcodes_ocsp_key(sslcodes_ocsp_query *q, OCSP_CERTID *id,
 {
     const sslcodes_srv_conf *sc = q->sc;
     const char *how = apr_psprintf(q->p, "%s:%s%s|nonce=%d|noverify=%d|"
-                                   "certs=%s|ca=%s|capath=%s|skew=%ld|"
-                                   "maxage=%ld", q->to.host, q->to.port,
-                                   q->to.path, sc->ocsp_nonce,
-                                   sc->ocsp_noverify,
+                                   "certs=%s|skew=%ld|maxage=%ld",
+                                   q->to.host, q->to.port, q->to.path,
+                                   sc->ocsp_nonce, sc->ocsp_noverify,
                                    sc->ocsp_certs_file ? sc->ocsp_certs_file
                                                        : "",
-                                   sc->trust[0] ? sc->trust[0] : "",
-                                   sc->trust[1] ? sc->trust[1] : "",
                                    sc->ocsp_skew, sc->ocsp_maxage);
     unsigned char *der = NULL;
+    int i;
     unsigned int n = 0;
     int len = i2d_OCSP_CERTID(id, &der), ok;
     EVP_MD_CTX *md = len > 0 ? EVP_MD_CTX_new() : NULL;
 
     ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL)
          && EVP_DigestUpdate(md, der, (size_t)len)
-         && EVP_DigestUpdate(md, how, strlen(how) + 1)
-         && EVP_DigestFinal_ex(md, key, &n)
+         && EVP_DigestUpdate(md, how, strlen(how) + 1);
+    /* The store that checks the answer's signer: CAs, CRLs, and what
+     * SSLOpenSSLConfCmd set. */
+    for (i = 0; ok && i < SSLCODES_NTRUST; i++) {
+        ok = EVP_DigestUpdate(md, sc->trust[i] ? sc->trust[i] : "",
+                              sc->trust[i] ? strlen(sc->trust[i]) + 1 : 1);
+    }
+    ok = ok && EVP_DigestFinal_ex(md, key, &n)
          && n == SSLCODES_OCSP_KEY_LEN;
     EVP_MD_CTX_free(md);
     OPENSSL_free(der);

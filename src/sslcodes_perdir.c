@@ -113,12 +113,56 @@ static int sslcodes_perdir_can_refuse(const sslcodes_srv_conf *sc, int mode)
             && sc->verify != SSLCODES_VERIFY_ON);
 }
 
-static void sslcodes_perdir_no_cache(request_rec *r)
+#define SSLCODES_TAINT_KEY "sslcodes_perdir_no_cache"
+
+/* Set once any SSLCodesVerifyClient is read in a section or .htaccess:
+ * only then is the mark looked for on every request. */
+static int sslcodes_perdir_used;
+
+void sslcodes_perdir_in_use(void)
+{
+    sslcodes_perdir_used = 1;
+}
+
+static request_rec *sslcodes_perdir_top(request_rec *r)
+{
+    while (r->main) {
+        r = r->main;
+    }
+    return r;
+}
+
+static void sslcodes_perdir_mark(request_rec *r)
 {
     request_rec *q;
 
     for (q = r; q; q = q->main ? q->main : q->prev) {
         q->no_cache = 1;
+    }
+}
+
+/* The mark is also kept in the pool that the client's request shares
+ * with its subrequests and internal redirects, because a later fast
+ * redirect to an unprotected subrequest (mod_dir's FallbackResource, an
+ * absolute DirectoryIndex) resets r->no_cache: it is set again right
+ * before the handler runs (sslcodes_perdir_insert_filter()). */
+static void sslcodes_perdir_no_cache(request_rec *r)
+{
+    apr_pool_userdata_setn((void *)1, SSLCODES_TAINT_KEY, NULL,
+                           sslcodes_perdir_top(r)->pool);
+    sslcodes_perdir_mark(r);
+}
+
+static void sslcodes_perdir_insert_filter(request_rec *r)
+{
+    void *taint = NULL;
+
+    if (!sslcodes_perdir_used) {
+        return;
+    }
+    apr_pool_userdata_get(&taint, SSLCODES_TAINT_KEY, r->pool);
+    if (taint) {
+        sslcodes_perdir_mark(r);
     }
 }
 
@@ -133,14 +177,6 @@ typedef struct {
     int code;                         /* 495 or 496                        */
     long verify_error;
 } sslcodes_pending;
-
-static request_rec *sslcodes_perdir_top(request_rec *r)
-{
-    while (r->main) {
-        r = r->main;
-    }
-    return r;
-}
 
 /*
  * A subrequest is only refused: its parent decides what the client gets
@@ -158,6 +194,11 @@ static int sslcodes_perdir_refuse_subrequest(request_rec *r, int code,
     pd->code = code;
     pd->verify_error = err;
     apr_pool_userdata_setn(pd, SSLCODES_PENDING_KEY, NULL, top->pool);
+    /* Inside an ErrorDocument (its index, say): should the document fail
+     * for it, core sends the original status, and the log must too. */
+    if (top->prev && top->prev->status != HTTP_OK) {
+        apr_table_setn(top->notes, SSLCODES_DOCUMENT_NOTE, "1");
+    }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SSLCODES_LOGNO(0510)
                   "subrequest for \"%s\" refused: %d (client %s; vhost "
                   "%s:%u)", ap_escape_logitem(r->pool, r->uri), code,
@@ -292,4 +333,9 @@ void sslcodes_perdir_register(void)
      * neither can be a status passed on from a subrequest. */
     ap_hook_insert_error_filter(sslcodes_perdir_insert_error_filter, NULL,
                                 NULL, APR_HOOK_FIRST);
+    /* Right before the handler, after every fixup that can make a fast
+     * internal redirect: mod_cache's save filter reads r->no_cache once
+     * the response starts. */
+    ap_hook_insert_filter(sslcodes_perdir_insert_filter, NULL, NULL,
+                          APR_HOOK_REALLY_LAST);
 }

@@ -64,7 +64,7 @@ typedef enum {
 
 /* The mod_ssl directives that decide which client certificates a virtual
  * host trusts; two vhosts with the same lines trust the same ones. */
-#define SSLCODES_NTRUST 7
+#define SSLCODES_NTRUST 8
 /* mod_ssl's SSLOCSPEnable, as read by the module. */
 typedef enum {
     SSLCODES_OCSP_OFF = 0,
@@ -214,6 +214,8 @@ const char *sslcodes_check_status(int status);
 /* sslcodes_limits.c: nginx's other codes, 494 (SSLCodesHeaderTooLarge),
  * 444 (no answer at all) and 499 (SSLCodesClientClosed) */
 #define SSLCODES_CLOSE 444
+/* Set on a request counted as 400 or 444; a 49x has its sslcodes_req. */
+#define SSLCODES_COUNTED_NOTE "sslcodes-counted"
 #define SSLCODES_CLIENT_CLOSED 499
 void sslcodes_limits_register(void);
 int sslcodes_limits_redirect(request_rec *r);
@@ -234,6 +236,7 @@ void sslcodes_session_init_server(server_rec *s, SSL_CTX *ctx);
 
 /* sslcodes_perdir.c: SSLCodesVerifyClient in a location */
 void sslcodes_perdir_register(void);
+void sslcodes_perdir_in_use(void);
 int sslcodes_perdir_check(request_rec *r);
 int sslcodes_perdir_takes_over(request_rec *r);
 int sslcodes_perdir_logged_status(request_rec *r);

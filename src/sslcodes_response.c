@@ -423,6 +423,7 @@ int sslcodes_answer(request_rec *r, sslcodes_req *rq, const char *event)
 static int sslcodes_answer_stock(request_rec *r)
 {
     sslcodes_finish_connection(r);
+    apr_table_setn(r->notes, SSLCODES_COUNTED_NOTE, "400");
     sslcodes_status_count(HTTP_BAD_REQUEST);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SSLCODES_LOGNO(0102)
                   "client sent plain HTTP request to HTTPS port, SSLCodes "

@@ -17,6 +17,7 @@ use IO::Select;
 use POSIX ();
 use Time::HiRes qw(sleep time);
 use Apache::Test ();
+use SSLCodesTest ();
 
 our @EXPORT = qw(ocsp_responder throwaway_httpd);
 
@@ -110,10 +111,12 @@ sub requests {
 }
 
 # The request line and body of one HTTP request (Content-Length), or ().
+# The server sends it as soon as it has connected; GUARD only bounds one
+# that never does (it gives up by its SSLOCSPResponderTimeout anyway).
 sub read_request {
     my $c = shift;
     my $sel = IO::Select->new($c);
-    my ($buf, $end) = ('', time + 5);
+    my ($buf, $end) = ('', time + SSLCodesTest::GUARD);
     while ($buf !~ /\r\n\r\n/) {
         return () unless $sel->can_read($end - time);
         sysread($c, $buf, 65536, length $buf) or return ();
@@ -166,10 +169,13 @@ sub answer {
 package SSLCodesOCSP;
 
 # throwaway_httpd(NAME, PORT, CONFIG, global => TEXT, no_ca => 1,
-# module_first => 1, mpm => 'prefork'): write a minimal httpd.conf for a TLS server on
-# 127.0.0.1:PORT with CONFIG inside its <VirtualHost> and TEXT outside,
-# and start it in the foreground.  Returns { ok => it started, log => sub
-# returning its error log and console output, stop => sub }.
+# module_first => 1, mpm => 'prefork', modules => [NAMES], no_vhost => 1):
+# write a minimal httpd.conf for a TLS server on 127.0.0.1:PORT with CONFIG
+# inside its <VirtualHost> and TEXT outside, and start it in the
+# foreground.  MODULES are loaded too (names as in mod_NAME.so).  With
+# NO_VHOST, TEXT alone defines the servers, and must listen on PORT.
+# Returns { ok => it started, log => sub returning its error log and
+# console output, stop => sub }.
 sub throwaway_httpd {
     my ($name, $port, $vhost, %o) = @_;
     my $t = Apache::Test::vars('t_dir');
@@ -179,7 +185,8 @@ sub throwaway_httpd {
     unlink "$dir/error_log", "$dir/httpd.pid";
     my $mpm = $o{mpm} // 'event';
     my $load = join '', map { "LoadModule ${_}_module $mods/mod_$_.so\n" }
-        ("mpm_$mpm", qw(authz_core mime ssl socache_shmcb headers));
+        ("mpm_$mpm", qw(authz_core mime ssl socache_shmcb headers),
+         @{ $o{modules} // [] });
     my $procs = $mpm eq 'prefork'
         ? "StartServers 2\nMinSpareServers 1\nMaxSpareServers 4\n"
           . "MaxRequestWorkers 8"
@@ -206,6 +213,8 @@ SSLCertificateFile $t/pki/server.crt
 SSLCertificateKeyFile $t/pki/server.key
 $ca
 $global
+CONF
+    print $fh <<"CONF" unless $o{no_vhost};
 Listen 127.0.0.1:$port https
 <VirtualHost 127.0.0.1:$port>
     ServerName localhost
@@ -227,7 +236,8 @@ CONF
     }
     # Up once the MPM runs (it writes the pid file after post_config,
     # where startup can still fail) and accepts; failed when it exits.
-    my ($ok, $end) = (0, time + 15);
+    # Both are events; GUARD only bounds a server that does neither.
+    my ($ok, $end) = (0, time + SSLCodesTest::GUARD);
     while (time < $end) {
         if (waitpid($pid, POSIX::WNOHANG()) == $pid) {
             $pid = 0;
