@@ -44,6 +44,10 @@ struct sslcodes_ocsp_cache {
     server_rec *s;                         /* for destroy()               */
 };
 
+/* The longest an entry is kept: 30 days, less a minute of margin for the
+ * time between this call and the store's own clock. */
+#define SSLCODES_OCSP_CACHE_MAX apr_time_from_sec(30 * 86400 - 60)
+
 /* The Mutex name, for the "Mutex" directive. */
 #define SSLCODES_OCSP_MUTEX "sslcodes-ocsp-cache"
 
@@ -51,6 +55,15 @@ struct sslcodes_ocsp_cache {
  * provider needs one (shmcb does).  NULL without a cache. */
 static sslcodes_ocsp_cache *sslcodes_ocsp_live;
 static apr_global_mutex_t *sslcodes_ocsp_mutex;
+
+/* In each child, for a store on the network (a provider that needs no
+ * lock: memcache, redis): the threads that ask it (sslcodes_store.c). */
+static sslcodes_store *sslcodes_ocsp_store;
+
+/* How long a handshake waits for such a store: a store on a LAN answers
+ * in a millisecond; one that has not answered in this time is not
+ * answering.  SSLOCSPResponderTimeout, where shorter. */
+#define SSLCODES_OCSP_STORE_WAIT apr_time_from_msec(500)
 
 /* "none", or a socache provider and its arguments, as SSLSessionCache.
  * The provider's create() checks the arguments now, so a bad one stops
@@ -166,8 +179,17 @@ int sslcodes_ocsp_cache_post_config(apr_pool_t *pconf, server_rec *main_s,
 
 void sslcodes_ocsp_cache_child_init(apr_pool_t *p, server_rec *s)
 {
+    sslcodes_ocsp_cache *cache = sslcodes_ocsp_live;
     apr_status_t rv;
 
+    if (cache && !(cache->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE)) {
+        sslcodes_ocsp_store = sslcodes_store_start(cache->provider,
+                                                   cache->instance, s);
+        if (!sslcodes_ocsp_store) {
+            sslcodes_ocsp_live = NULL;
+        }
+        return;
+    }
     if (!sslcodes_ocsp_mutex) {
         return;
     }
@@ -199,6 +221,35 @@ static void sslcodes_ocsp_unlock(void)
     }
 }
 
+/* A lookup in a store on the network, bounded: 1 when BUF holds what it
+ * answered in time.  A store that does not answer is logged at info and
+ * treated as a miss. */
+static int sslcodes_ocsp_store_get(server_rec *s, apr_pool_t *p,
+                                   const unsigned char *key,
+                                   unsigned char *buf, unsigned int *len)
+{
+    apr_interval_time_t wait = SSLCODES_OCSP_STORE_WAIT;
+    apr_interval_time_t responder = sslcodes_srv(s)->ocsp_timeout;
+    apr_status_t rv;
+
+    if (responder > 0 && responder < wait) {
+        wait = responder;
+    }
+    rv = sslcodes_store_get(sslcodes_ocsp_store, s, key, buf, len,
+                            apr_time_now() + wait);
+    if (rv == APR_TIMEUP || rv == APR_EAGAIN) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, SSLCODES_LOGNO(0513)
+                     "SSLCodesOCSPCache: the %s store %s; asking the "
+                     "responder", sslcodes_ocsp_live->provider->name,
+                     rv == APR_TIMEUP
+                     ? apr_psprintf(p, "did not answer within %"
+                                    APR_TIME_T_FMT " ms",
+                                    apr_time_as_msec(wait))
+                     : "is not answering");
+    }
+    return rv == APR_SUCCESS;
+}
+
 /* The entry stored under KEY, into *E; 0 when there is none. */
 int sslcodes_ocsp_cache_get(server_rec *s, apr_pool_t *p,
                             const unsigned char *key, sslcodes_ocsp_entry *e)
@@ -208,7 +259,14 @@ int sslcodes_ocsp_cache_get(server_rec *s, apr_pool_t *p,
     unsigned int len = sizeof(buf);
     apr_status_t rv;
 
-    if (!cache || !sslcodes_ocsp_lock()) {
+    if (!cache) {
+        return 0;
+    }
+    if (sslcodes_ocsp_store) {
+        return sslcodes_ocsp_store_get(s, p, key, buf, &len)
+               && sslcodes_ocsp_entry_decode(buf, len, e) == 0;
+    }
+    if (!sslcodes_ocsp_lock()) {
         return 0;
     }
     rv = cache->provider->retrieve(cache->instance, s, key,
@@ -230,7 +288,18 @@ apr_status_t sslcodes_ocsp_cache_put(server_rec *s, apr_pool_t *p,
     if (!cache || !sslcodes_ocsp_lock()) {
         return APR_EGENERAL;
     }
+    /* memcached reads an expiry of more than 30 days as a Unix time, and
+     * mod_socache_memcache hands it "seconds from now": an answer valid
+     * for longer would expire at once.  No store is handed more. */
+    if (until > apr_time_now() + SSLCODES_OCSP_CACHE_MAX) {
+        until = apr_time_now() + SSLCODES_OCSP_CACHE_MAX;
+    }
     sslcodes_ocsp_entry_encode(e, buf);
+    if (sslcodes_ocsp_store) {
+        sslcodes_ocsp_unlock();
+        return sslcodes_store_put(sslcodes_ocsp_store, s, key, buf,
+                                  sizeof(buf), until);
+    }
     rv = cache->provider->store(cache->instance, s, key,
                                 SSLCODES_OCSP_KEY_LEN, until, buf,
                                 sizeof(buf), p);

@@ -28,6 +28,7 @@
 #include "ap_expr.h"
 #include "util_filter.h"
 #include "apr_optional_hooks.h"
+#include "ap_socache.h"
 
 #include <openssl/ssl.h>
 #ifndef OPENSSL_NO_OCSP
@@ -262,6 +263,20 @@ apr_status_t sslcodes_ocsp_cache_put(server_rec *s, apr_pool_t *p,
                                      const unsigned char *key,
                                      const sslcodes_ocsp_entry *e,
                                      apr_time_t until);
+
+/* sslcodes_store.c: a socache on the network, asked with a deadline */
+typedef struct sslcodes_store sslcodes_store;
+sslcodes_store *sslcodes_store_start(const ap_socache_provider_t *provider,
+                                     ap_socache_instance_t *instance,
+                                     server_rec *s);
+apr_status_t sslcodes_store_get(sslcodes_store *st, server_rec *s,
+                                const unsigned char *key,
+                                unsigned char *data, unsigned int *len,
+                                apr_time_t deadline);
+apr_status_t sslcodes_store_put(sslcodes_store *st, server_rec *s,
+                                const unsigned char *key,
+                                const unsigned char *data, unsigned int len,
+                                apr_time_t expiry);
 
 /* sslcodes_ocsp_http.c: asking an OCSP responder */
 typedef enum {

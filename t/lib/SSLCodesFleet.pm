@@ -40,6 +40,8 @@ my %OFFSET = (
     pin_b => 3,         # PROXY v2, b only
     a => 4, b => 5,
     memcached => 6,
+    redis => 7,
+    ocsp => 8,          # an OCSP responder (t/lib/SSLCodesOCSP.pm)
     stock_rr => 10, stock_pin_a => 12, stock_pin_b => 13,
     stock_a => 14, stock_b => 15,
 );
@@ -149,6 +151,15 @@ sub start_memcached {
                       "127.0.0.1:$port");
 }
 
+sub start_redis {
+    my $port = fleet_port('redis');
+    my $log = "$dir/redis.log";
+    # In the foreground, in memory only.
+    spawn('redis', $log, 'redis-server', '--bind', '127.0.0.1', '--port',
+          $port, '--save', '', '--appendonly', 'no', '--daemonize', 'no');
+    return wait_ready('redis', sub { port_open($port) }, "127.0.0.1:$port");
+}
+
 sub start_httpd {
     my $name = shift;
     my $conf = "$dir/$name/httpd.conf";
@@ -181,8 +192,9 @@ sub start_haproxy {
 sub fleet_start {
     my @names = @_;
     for my $n (@names) {
-        for my $bin ($n =~ /^haproxy/ ? 'haproxy' : $n eq 'memcached'
-                     ? 'memcached' : ()) {
+        for my $bin ($n =~ /^haproxy/ ? 'haproxy'
+                     : $n eq 'memcached' ? 'memcached'
+                     : $n eq 'redis' ? 'redis-server' : ()) {
             grep { -x "$_/$bin" } split /:/, $ENV{PATH} . ':/usr/sbin'
                 or return "$bin is not installed (t/bin/deps test)";
         }
@@ -196,6 +208,7 @@ sub fleet_start {
                 if port_open(fleet_port($p));
         }
         my $err = $what eq 'memcached' ? start_memcached()
+                : $what eq 'redis' ? start_redis()
                 : $what eq 'haproxy' ? start_haproxy(split /,/, $args)
                 : start_httpd($what);
         return $err if $err;
@@ -309,7 +322,10 @@ $SIG{INT} = $SIG{TERM} = sub { exit 1 };
 # The instances a and b (the module on) and stock_a and stock_b (the
 # module not loaded).  Options: ticket_key => 0 leaves
 # SSLSessionTicketKeyFile out; server_name overrides the vhost's ServerName,
-# '' leaves it out.
+# '' leaves it out; ocsp => 'memcache' or 'redis' checks client
+# certificates with OCSP (the responder on the "ocsp" port) and keeps the
+# answers in that store; session_cache replaces SSLSessionCache's
+# memcache:... with another.
 sub write_instance {
     my ($name, %opt) = @_;
     my $port = fleet_port($name);
@@ -335,6 +351,21 @@ MOD
     SSLCodesErrorDocument 497 =301 https
 CODES
     my $mc = fleet_port('memcached');
+    my $scache = $opt{session_cache} // "memcache:127.0.0.1:$mc";
+    my ($ocsp_global, $ocsp_vhost) = ('', '');
+    if (my $store = $opt{ocsp}) {
+        my $at = $store eq 'redis' ? fleet_port('redis') : $mc;
+        my $op = fleet_port('ocsp');
+        $ocsp_global = "LoadModule socache_redis_module "
+                     . "$mods/mod_socache_redis.so\n"
+                     . "SSLCodesOCSPCache $store:127.0.0.1:$at\n";
+        # The responder answers in milliseconds: 2 s is far above that,
+        # and is the figure a stalled store must not add to.
+        $ocsp_vhost = "    SSLOCSPEnable leaf\n"
+                    . "    SSLOCSPDefaultResponder http://127.0.0.1:$op/fleet\n"
+                    . "    SSLOCSPOverrideResponder on\n"
+                    . "    SSLOCSPResponderTimeout 2\n";
+    }
     open my $fh, '>', "$d/httpd.conf" or die "$d/httpd.conf: $!";
     print $fh <<"CONF";
 # Instance $name of the fleet (t/lib/SSLCodesFleet.pm).
@@ -347,6 +378,7 @@ LoadModule mpm_event_module $mods/mod_mpm_event.so
 LoadModule authz_core_module $mods/mod_authz_core.so
 LoadModule ssl_module $mods/mod_ssl.so
 LoadModule socache_memcache_module $mods/mod_socache_memcache.so
+LoadModule socache_shmcb_module $mods/mod_socache_shmcb.so
 LoadModule remoteip_module $mods/mod_remoteip.so
 LoadModule headers_module $mods/mod_headers.so
 $module
@@ -362,7 +394,8 @@ DocumentRoot $t/htdocs
 LogFormat "%a %{c}a %P \\"%r\\" %>s %{SSL_SESSION_RESUMED}x %{SSL_CLIENT_VERIFY}x" fleet
 CustomLog $d/access_log fleet
 
-SSLSessionCache memcache:127.0.0.1:$mc
+SSLSessionCache $scache
+$ocsp_global
 SSLCertificateFile $t/pki/server.crt
 SSLCertificateKeyFile $t/pki/server.key
 SSLCACertificateFile $t/pki/ca.crt
@@ -376,7 +409,7 @@ Listen 127.0.0.1:$port https
     $key
     RemoteIPProxyProtocol On
     Header always set X-Instance $name
-$codes</VirtualHost>
+$codes$ocsp_vhost</VirtualHost>
 CONF
     close $fh;
 }
