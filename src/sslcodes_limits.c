@@ -360,12 +360,23 @@ static void sslcodes_client_closed(request_rec *r)
     sslcodes_abort(r->connection);
 }
 
+/* Did R earn an answer of the module's, counted when it was decided?
+ * (See sslcodes_watch_499().) */
+static int sslcodes_earned(request_rec *r)
+{
+    return ap_get_module_config(r->request_config, &sslcodes_module)
+        || apr_table_get(r->notes, SSLCODES_COUNTED_NOTE);
+}
+
 static apr_status_t sslcodes_out(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     if ((apr_uintptr_t)f->ctx == SSLCODES_OUT_DROP) {
         return sslcodes_drop(f, bb);
     }
-    if (!sslcodes_client_gone(f->c)) {
+    /* Decided when the answer is written, not when the watch was set: a
+     * subrequest's 496 passed on by its parent is answered (and counted)
+     * only after the watch was put in place. */
+    if (!f->r || sslcodes_earned(f->r) || !sslcodes_client_gone(f->c)) {
         /* The first bytes go out: 499 no longer applies. */
         ap_remove_output_filter(f);
         return ap_pass_brigade(f->next, bb);
@@ -404,9 +415,7 @@ static void sslcodes_close(request_rec *r)
 static int sslcodes_watch_499(request_rec *r)
 {
     return sslcodes_srv(r->server)->client_closed && !r->main
-        && !ap_get_module_config(r->request_config, &sslcodes_module)
-        && !apr_table_get(r->notes, SSLCODES_COUNTED_NOTE)
-        && !sslcodes_has_out_filter(r);
+        && !sslcodes_earned(r) && !sslcodes_has_out_filter(r);
 }
 
 /* --- Hooks --------------------------------------------------------------- */

@@ -62,7 +62,7 @@ static sslcodes_store *sslcodes_ocsp_store;
 
 /* How long a handshake waits for such a store: a store on a LAN answers
  * in a millisecond; one that has not answered in this time is not
- * answering.  SSLOCSPResponderTimeout, where shorter. */
+ * answering. */
 #define SSLCODES_OCSP_STORE_WAIT apr_time_from_msec(500)
 
 /* "none", or a socache provider and its arguments, as SSLSessionCache.
@@ -229,12 +229,8 @@ static int sslcodes_ocsp_store_get(server_rec *s, apr_pool_t *p,
                                    unsigned char *buf, unsigned int *len)
 {
     apr_interval_time_t wait = SSLCODES_OCSP_STORE_WAIT;
-    apr_interval_time_t responder = sslcodes_srv(s)->ocsp_timeout;
     apr_status_t rv;
 
-    if (responder > 0 && responder < wait) {
-        wait = responder;
-    }
     rv = sslcodes_store_get(sslcodes_ocsp_store, s, key, buf, len,
                             apr_time_now() + wait);
     if (rv == APR_TIMEUP || rv == APR_EAGAIN) {

@@ -35,9 +35,13 @@
 #include "http_log.h"
 #include "ap_socache.h"
 
+#include "ap_mpm.h"
 #include "apr_thread_proc.h"
 #include "apr_thread_mutex.h"
 #include "apr_thread_cond.h"
+
+#include <signal.h>
+#include <pthread.h>
 
 #include "sslcodes_private.h"
 
@@ -47,6 +51,11 @@ APLOG_USE_MODULE(sslcodes);
 
 #define SSLCODES_STORE_THREADS 4
 #define SSLCODES_STORE_SLOTS 32
+#define SSLCODES_STORE_STACK (256 * 1024)
+/* A write still queued after this is dropped: a newer answer may have
+ * been stored meanwhile (by this child or another), and a late write
+ * would put the older one back. */
+#define SSLCODES_STORE_WRITE_AGE apr_time_from_sec(2)
 
 typedef enum {
     SSLCODES_SLOT_FREE = 0,
@@ -64,6 +73,7 @@ typedef struct {
     unsigned char data[SSLCODES_OCSP_ENTRY_LEN];
     unsigned int len;
     apr_time_t expiry;
+    apr_time_t queued_at;
     apr_status_t rv;
 } sslcodes_store_job;
 
@@ -76,18 +86,31 @@ struct sslcodes_store {
     sslcodes_store_job job[SSLCODES_STORE_SLOTS];
 };
 
-/* The next queued job, marked running; NULL when there is none. */
+/* The oldest queued job, marked running; NULL when there is none.  A
+ * write queued too long ago is dropped on the way. */
 static sslcodes_store_job *sslcodes_store_next(sslcodes_store *st)
 {
+    sslcodes_store_job *oldest = NULL, *j;
+    apr_time_t now = apr_time_now();
     int i;
 
     for (i = 0; i < SSLCODES_STORE_SLOTS; i++) {
-        if (st->job[i].state == SSLCODES_SLOT_QUEUED) {
-            st->job[i].state = SSLCODES_SLOT_RUNNING;
-            return &st->job[i];
+        j = &st->job[i];
+        if (j->state != SSLCODES_SLOT_QUEUED) {
+            continue;
+        }
+        if (j->is_store && now - j->queued_at > SSLCODES_STORE_WRITE_AGE) {
+            j->state = SSLCODES_SLOT_FREE;
+            continue;
+        }
+        if (!oldest || j->queued_at < oldest->queued_at) {
+            oldest = j;
         }
     }
-    return NULL;
+    if (oldest) {
+        oldest->state = SSLCODES_SLOT_RUNNING;
+    }
+    return oldest;
 }
 
 /* One job, done without the lock on a copy of it: the provider may block
@@ -160,6 +183,15 @@ sslcodes_store *sslcodes_store_start(const ap_socache_provider_t *provider,
     apr_status_t rv;
     int i;
 
+    sigset_t all, old;
+    int threads = SSLCODES_STORE_THREADS, limit = 0;
+
+    /* Under prefork a child has one thread, and the providers size their
+     * connection pool to it: more threads would only queue there. */
+    if (ap_mpm_query(AP_MPMQ_HARD_LIMIT_THREADS, &limit) == APR_SUCCESS
+        && limit > 0 && limit < threads) {
+        threads = limit;
+    }
     rv = apr_pool_create_unmanaged_ex(&p, NULL, NULL);
     if (rv == APR_SUCCESS) {
         st = apr_pcalloc(p, sizeof(*st));
@@ -179,9 +211,16 @@ sslcodes_store *sslcodes_store_start(const ap_socache_provider_t *provider,
     if (rv == APR_SUCCESS) {
         rv = apr_threadattr_detach_set(attr, 1);
     }
-    for (i = 0; rv == APR_SUCCESS && i < SSLCODES_STORE_THREADS; i++) {
+    if (rv == APR_SUCCESS) {
+        rv = apr_threadattr_stacksize_set(attr, SSLCODES_STORE_STACK);
+    }
+    /* The MPM's signals are for its own threads: these never take one. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    for (i = 0; rv == APR_SUCCESS && i < threads; i++) {
         rv = apr_thread_create(&t, attr, sslcodes_store_thread, st, p);
     }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, SSLCODES_LOGNO(0512)
                      "SSLCodesOCSPCache: cannot start the threads that ask "
@@ -195,17 +234,38 @@ sslcodes_store *sslcodes_store_start(const ap_socache_provider_t *provider,
 /* A free slot, filled and queued; NULL when all are taken. */
 static sslcodes_store_job *sslcodes_store_queue(sslcodes_store *st,
                                                 server_rec *s,
-                                                const unsigned char *key)
+                                                const unsigned char *key,
+                                                int is_store)
+{
+    sslcodes_store_job *j;
+    int i;
+
+    for (i = 0; i < SSLCODES_STORE_SLOTS; i++) {
+        j = &st->job[i];
+        if (j->state == SSLCODES_SLOT_FREE) {
+            j->state = SSLCODES_SLOT_QUEUED;
+            j->abandoned = 0;
+            j->is_store = is_store;
+            j->s = s;
+            j->queued_at = apr_time_now();
+            memcpy(j->key, key, sizeof(j->key));
+            apr_thread_cond_signal(st->queued);
+            return j;
+        }
+    }
+    return NULL;
+}
+
+/* A write for KEY still waiting for a thread: the newest data replaces
+ * what it would have written. */
+static sslcodes_store_job *sslcodes_store_queued_write(sslcodes_store *st,
+                                                       const unsigned char *key)
 {
     int i;
 
     for (i = 0; i < SSLCODES_STORE_SLOTS; i++) {
-        if (st->job[i].state == SSLCODES_SLOT_FREE) {
-            st->job[i].state = SSLCODES_SLOT_QUEUED;
-            st->job[i].abandoned = 0;
-            st->job[i].s = s;
-            memcpy(st->job[i].key, key, sizeof(st->job[i].key));
-            apr_thread_cond_signal(st->queued);
+        if (st->job[i].state == SSLCODES_SLOT_QUEUED && st->job[i].is_store
+            && memcmp(st->job[i].key, key, sizeof(st->job[i].key)) == 0) {
             return &st->job[i];
         }
     }
@@ -225,11 +285,10 @@ apr_status_t sslcodes_store_get(sslcodes_store *st, server_rec *s,
     apr_status_t rv = APR_TIMEUP;
 
     apr_thread_mutex_lock(st->mu);
-    if (!(j = sslcodes_store_queue(st, s, key))) {
+    if (!(j = sslcodes_store_queue(st, s, key, 0))) {
         apr_thread_mutex_unlock(st->mu);
         return APR_EAGAIN;
     }
-    j->is_store = 0;
     while (j->state != SSLCODES_SLOT_DONE
            && (left = deadline - apr_time_now()) > 0) {
         apr_thread_cond_timedwait(st->done, st->mu, left);
@@ -267,11 +326,12 @@ apr_status_t sslcodes_store_put(sslcodes_store *st, server_rec *s,
         return APR_ENOSPC;
     }
     apr_thread_mutex_lock(st->mu);
-    if (!(j = sslcodes_store_queue(st, s, key))) {
+    if (!(j = sslcodes_store_queued_write(st, key))
+        && !(j = sslcodes_store_queue(st, s, key, 1))) {
         apr_thread_mutex_unlock(st->mu);
         return APR_EAGAIN;
     }
-    j->is_store = 1;
+    j->queued_at = apr_time_now();
     j->abandoned = 1;
     j->expiry = expiry;
     j->len = len;
