@@ -325,7 +325,7 @@ $SIG{INT} = $SIG{TERM} = sub { exit 1 };
 # '' leaves it out; ocsp => 'memcache' or 'redis' checks client
 # certificates with OCSP (the responder on the "ocsp" port) and keeps the
 # answers in that store; session_cache replaces SSLSessionCache's
-# memcache:... with another.
+# memcache:... with another; global adds lines outside the vhost.
 sub write_instance {
     my ($name, %opt) = @_;
     my $port = fleet_port($name);
@@ -356,9 +356,7 @@ CODES
     if (my $store = $opt{ocsp}) {
         my $at = $store eq 'redis' ? fleet_port('redis') : $mc;
         my $op = fleet_port('ocsp');
-        $ocsp_global = "LoadModule socache_redis_module "
-                     . "$mods/mod_socache_redis.so\n"
-                     . "SSLCodesOCSPCache $store:127.0.0.1:$at\n";
+        $ocsp_global = "SSLCodesOCSPCache $store:127.0.0.1:$at\n";
         # The responder answers in milliseconds: 2 s is far above that,
         # and is the figure a stalled store must not add to.
         $ocsp_vhost = "    SSLOCSPEnable leaf\n"
@@ -379,6 +377,7 @@ LoadModule authz_core_module $mods/mod_authz_core.so
 LoadModule ssl_module $mods/mod_ssl.so
 LoadModule socache_memcache_module $mods/mod_socache_memcache.so
 LoadModule socache_shmcb_module $mods/mod_socache_shmcb.so
+LoadModule socache_redis_module $mods/mod_socache_redis.so
 LoadModule remoteip_module $mods/mod_remoteip.so
 LoadModule headers_module $mods/mod_headers.so
 $module
@@ -396,6 +395,7 @@ CustomLog $d/access_log fleet
 
 SSLSessionCache $scache
 $ocsp_global
+@{[ $opt{global} // '' ]}
 SSLCertificateFile $t/pki/server.crt
 SSLCertificateKeyFile $t/pki/server.key
 SSLCACertificateFile $t/pki/ca.crt
