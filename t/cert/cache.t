@@ -130,18 +130,7 @@ put("$h/px-backend/secret.html", "<p>SECRET-px</p>\n");
 
 # --- The server -----------------------------------------------------------
 
-sub free_ports {
-    my ($n, @got) = (shift);
-    for my $p (Apache::Test::vars('port') + 100 .. Apache::Test::vars('port') + 140) {
-        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $p,
-                                      Listen => 1, ReuseAddr => 1) or next;
-        close $s;
-        push @got, $p;
-        return @got if @got == $n;
-    }
-    die 'no free ports';
-}
-my ($back, @ports) = free_ports(1 + @caches);
+my ($back, @ports) = free_ports(1 + @caches, 100, 140);
 
 my $global = <<"CONF";
 AddType text/html .html .shtml

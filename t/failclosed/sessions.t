@@ -29,19 +29,8 @@ plan tests => 2 + 2 * 2 * @kinds * 3 + 1;
 my $t = t_dir();
 my $dir = "$t/logs/sessions";
 
-sub free_ports {
-    my ($n, @got) = (shift);
-    for my $p (Apache::Test::vars('port') + 80 .. Apache::Test::vars('port') + 99) {
-        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $p,
-                                      Listen => 1, ReuseAddr => 1) or next;
-        close $s;
-        push @got, $p;
-        return @got if @got == $n;
-    }
-    die 'no free ports';
-}
 
-my ($p1, $p2, $p3) = free_ports(3);
+my ($p1, $p2, $p3) = free_ports(3, 80, 99);
 mkdir $dir;
 open my $key, '>', "$dir/ticket.key" or die "$dir/ticket.key: $!";
 open my $rnd, '<', '/dev/urandom' or die "/dev/urandom: $!";

@@ -12,6 +12,7 @@ use Apache::Test ();
 our @EXPORT = qw(port t_dir raw_request parse_response parse_responses
                  curl curl_start curl_finish log_mark log_since wait_log
                  bad_log_lines access_mark access_since slow_mark
+                 free_ports
                  wait_slow_started wait_for GUARD);
 
 # How long any wait for an event gives up after.  Only a guard against a
@@ -213,6 +214,22 @@ sub bad_log_lines {
         push @bad, $line;
     }
     return @bad;
+}
+
+# N ports on 127.0.0.1 that nothing listens on, between the test
+# server's port + FROM and + TO: for a test's own throwaway servers.
+sub free_ports {
+    my ($n, $from, $to) = @_;
+    my $base = Apache::Test::vars('port');
+    my @got;
+    for my $p ($base + $from .. $base + $to) {
+        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $p,
+                                      Listen => 1, ReuseAddr => 1) or next;
+        close $s;
+        push @got, $p;
+        return @got if @got == $n;
+    }
+    die "no $n free ports in " . ($base + $from) . '..' . ($base + $to);
 }
 
 1;

@@ -48,18 +48,7 @@ my @pairs = (
 
 plan tests => 1 + 4 + @pairs * 3 + 1;
 
-sub free_ports {
-    my ($n, @got) = (shift);
-    for my $p (Apache::Test::vars('port') + 150 .. Apache::Test::vars('port') + 199) {
-        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $p,
-                                      Listen => 1, ReuseAddr => 1) or next;
-        close $s;
-        push @got, $p;
-        return @got if @got == $n;
-    }
-    die 'no free ports';
-}
-my @ports = free_ports(2 + 2 * @pairs);
+my @ports = free_ports(2 + 2 * @pairs, 150, 199);
 
 sub vhost {
     my ($port, $url, $lines) = @_;
