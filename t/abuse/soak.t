@@ -21,14 +21,7 @@ sub note { print map { "# $_\n" } @_ }
 sub httpd_pids {
     open my $fh, '<', "$t/logs/httpd.pid" or die "pid file: $!";
     chomp(my $parent = <$fh>);
-    my @pids = ($parent);
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $s, '<', $stat or next;
-        my $line = <$s> // next;
-        my ($ppid) = $line =~ /\) \S+ (\d+)/;
-        push @pids, $stat =~ m{/proc/(\d+)/} if $ppid && $ppid == $parent;
-    }
-    return @pids;
+    return ($parent, children($parent));
 }
 
 # Totals, and per process: the MPM may run a different number of children

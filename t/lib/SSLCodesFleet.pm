@@ -270,18 +270,6 @@ sub fleet_kill {
     }
 }
 
-# The child processes of PID.
-sub children {
-    my $pid = shift;
-    my @kids;
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $fh, '<', $stat or next;
-        my $line = <$fh> // next;
-        my ($ppid) = $line =~ /\) \S+ (\d+)/;
-        push @kids, $stat =~ m{/proc/(\d+)/} if $ppid && $ppid == $pid;
-    }
-    return @kids;
-}
 
 # Graceful restart: the old children finish what they hold, new ones
 # start.  With WAIT, return as fleet_graceful_done() does.

@@ -12,7 +12,7 @@ use Apache::Test ();
 our @EXPORT = qw(port t_dir raw_request parse_response parse_responses
                  curl curl_start curl_finish log_mark log_since wait_log
                  bad_log_lines access_mark access_since slow_mark
-                 free_ports
+                 free_ports children
                  wait_slow_started wait_for GUARD);
 
 # How long any wait for an event gives up after.  Only a guard against a
@@ -230,6 +230,19 @@ sub free_ports {
         return @got if @got == $n;
     }
     die "no $n free ports in " . ($base + $from) . '..' . ($base + $to);
+}
+
+# The child processes of PID, from /proc.
+sub children {
+    my $pid = shift;
+    my @kids;
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $fh, '<', $stat or next;
+        my $line = <$fh> // next;
+        my ($ppid) = $line =~ /\) \S+ (\d+)/;
+        push @kids, $stat =~ m{/proc/(\d+)/} if $ppid && $ppid == $pid;
+    }
+    return @kids;
 }
 
 1;

@@ -137,18 +137,6 @@ sub parent_pid {
     return $pid;
 }
 
-# The child processes of PID, from /proc.
-sub children {
-    my $pid = shift;
-    my @kids;
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $fh, '<', $stat or next;
-        my $line = <$fh> // next;
-        my ($ppid) = $line =~ /\) \S+ (\d+)/;
-        push @kids, $stat =~ m{/proc/(\d+)/} if $ppid && $ppid == $pid;
-    }
-    return @kids;
-}
 
 # Signal the suite's own httpd (as t/abuse/soak.t does) and wait for the
 # restart to be over: the new generation answers server-status, and every
