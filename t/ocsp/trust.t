@@ -101,8 +101,10 @@ sub get {
     $replay->stop;
 }
 
-# 2. One setting apart: two questions; alike: one.
-my $resp = ocsp_responder(port => 9998);
+# 2. One setting apart: two questions; alike: one.  The answers are valid
+#    for 31 days, past memcached's 30-day limit on relative expiry times:
+#    shmcb keeps them too (the control's single question).
+my $resp = ocsp_responder(port => 9998, nmin => 31 * 24 * 60);
 for my $i (0 .. $#pairs) {
     my ($name, $a, $b) = @{ $pairs[$i] };
     my $before = $resp->count;
