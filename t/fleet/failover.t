@@ -73,12 +73,16 @@ sub worker {
     my ($w, $port, $stock, $done_file) = @_;
     open my $out, '>', "$dir/load.$w" or POSIX::_exit(1);
     $out->autoflush(1);
+    # A connection the killed instance held is closed under a write: that
+    # request is lost, and the worker goes on.
+    $SIG{PIPE} = 'IGNORE';
     my ($i, $after) = ($w, 0);
     while ($after < $min_after) {
         my ($kind, $send) = @{ $kinds[$i++ % @kinds] };
         my $is_after = -e $done_file ? 1 : 0;
         my $t0 = time;
-        my $r = $send->($port);
+        my $r = eval { $send->($port) }
+                // { status => 0, headers => {}, error => $@ || 'died' };
         $after += $is_after;
         printf $out "%.3f %d %s %d %s %s %s\n", $t0, $is_after, $kind,
             $r->{status}, $r->{headers}{'x-instance'} // '-',
