@@ -252,8 +252,8 @@ sub group_members {
 }
 
 # SIGKILL to the whole instance at once: parent and children.  Returns
-# once every process of the instance has exited, so that its listening
-# socket is closed and a new connection to its port is refused.
+# once every process of the instance has exited and its listening socket
+# is closed, so that a new connection to its port is refused.
 # waitpid() on the parent alone is not that moment: a dying child tears
 # down its memory before it closes its files (a sanitizer build's is
 # large), and until then the kernel still completes connections into the
@@ -262,12 +262,29 @@ sub group_members {
 sub fleet_kill {
     my $name = shift;
     my $pid = delete $proc{$name} or return;
+    my $port = defined $OFFSET{$name} ? fleet_port($name) : 0;
     kill 'KILL', -$pid;
     waitpid($pid, 0);
     my $end = time + 60;
-    while (group_members($pid) && time < $end) {
+    while ((group_members($pid) || ($port && listening($port)))
+           && time < $end) {
         sleep 0.01;
     }
+}
+
+# Is anything listening on 127.0.0.1:PORT?  Read from the kernel's table,
+# not by connecting: a process whose main thread is a zombie may still
+# have threads, and its files (the listening socket) open, until the last
+# of them is gone.
+sub listening {
+    my $port = shift;
+    my $want = sprintf ':%04X', $port;
+    open my $fh, '<', '/proc/net/tcp' or return 0;
+    while (my $l = <$fh>) {
+        my (undef, $local, undef, $st) = split ' ', $l;
+        return 1 if $st && $st eq '0A' && $local =~ /\Q$want\E$/;
+    }
+    return 0;
 }
 
 
