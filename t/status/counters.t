@@ -32,10 +32,12 @@ sub note { print map { "# $_\n" } @_ }
 
 # --- reading server-status -----------------------------------------------
 
+# HTTP/1.0, so that the body is never chunked: a chunk boundary can fall
+# anywhere in the page, depending on how the server's writes go out.
 sub fetch_status {
     my $path = shift;
     return parse_response(scalar raw_request($status,
-        "GET $path HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"));
+        "GET $path HTTP/1.0\r\nHost: localhost\r\n\r\n"));
 }
 
 # { auto => {name => n}, html => {code => n}, gen => config generation }
