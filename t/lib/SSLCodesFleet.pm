@@ -237,18 +237,12 @@ sub fleet_stop {
     }
 }
 
-# The processes of process group PGID that have not exited yet (zombies
-# have closed their files and do not count).
+# The processes of process group PGID that have not exited yet.  A
+# zombie leader may still have threads holding the listening socket:
+# fleet_kill() also waits for the port itself.
 sub group_members {
     my $pgid = shift;
-    my @left;
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $fh, '<', $stat or next;
-        my $line = <$fh> // next;
-        my ($state, $pgrp) = $line =~ /\) (\S) \d+ (\d+)/ or next;
-        push @left, $stat =~ m{/proc/(\d+)/} if $pgrp == $pgid && $state ne 'Z';
-    }
-    return @left;
+    return procs_where(sub { $_[0] ne 'Z' && $_[2] == $pgid });
 }
 
 # SIGKILL to the whole instance at once: parent and children.  Returns

@@ -12,7 +12,7 @@ use Apache::Test ();
 our @EXPORT = qw(port t_dir raw_request parse_response parse_responses
                  curl curl_start curl_finish log_mark log_since wait_log
                  bad_log_lines access_mark access_since slow_mark
-                 free_ports children
+                 free_ports children procs_where
                  wait_slow_started wait_for GUARD);
 
 # How long any wait for an event gives up after.  Only a guard against a
@@ -232,17 +232,24 @@ sub free_ports {
     die "no $n free ports in " . ($base + $from) . '..' . ($base + $to);
 }
 
-# The child processes of PID, from /proc.
-sub children {
-    my $pid = shift;
-    my @kids;
+# The pids of the processes for which WANT(STATE, PPID, PGRP) is true,
+# from /proc.
+sub procs_where {
+    my $want = shift;
+    my @pids;
     for my $stat (glob '/proc/[0-9]*/stat') {
         open my $fh, '<', $stat or next;
         my $line = <$fh> // next;
-        my ($ppid) = $line =~ /\) \S+ (\d+)/;
-        push @kids, $stat =~ m{/proc/(\d+)/} if $ppid && $ppid == $pid;
+        my ($state, $ppid, $pgrp) = $line =~ /\) (\S) (\d+) (\d+)/ or next;
+        push @pids, $stat =~ m{/proc/(\d+)/} if $want->($state, $ppid, $pgrp);
     }
-    return @kids;
+    return @pids;
+}
+
+# The child processes of PID.
+sub children {
+    my $pid = shift;
+    return procs_where(sub { $_[1] == $pid });
 }
 
 1;
