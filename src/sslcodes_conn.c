@@ -20,7 +20,6 @@
  */
 
 #include <errno.h>
-#include <poll.h>
 #include <sys/socket.h>
 
 #include "httpd.h"
@@ -36,13 +35,6 @@
 
 APLOG_USE_MODULE(sslcodes);
 
-/* Linux tells a half-closed peer apart; elsewhere a hang-up has to do. */
-#ifdef POLLRDHUP
-#define SSLCODES_POLL_EOF (POLLRDHUP | POLLHUP | POLLERR)
-#else
-#define SSLCODES_POLL_EOF (POLLHUP | POLLERR)
-#endif
-
 /* Ask the kernel to wake poll() only once NEED bytes are queued, so that
  * waiting for the rest of a PROXY header never spins on the bytes already
  * there.  NEED is at most SSLCODES_PEEK_MAX. */
@@ -51,53 +43,6 @@ static void sslcodes_set_lowat(int fd, size_t need)
     int lowat = (int)need;
 
     (void)setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat));
-}
-
-/* Wait until FD has one of EVENTS, at most until DEADLINE, without
- * spinning.  *REVENTS, when given, gets what poll() saw. */
-apr_status_t sslcodes_poll_until(int fd, short events, apr_time_t deadline,
-                                 short *revents)
-{
-    struct pollfd pfd;
-    apr_interval_time_t left;
-    int rc;
-
-    for (;;) {
-        left = deadline - apr_time_now();
-        if (left <= 0) {
-            return APR_TIMEUP;
-        }
-        pfd.fd = fd;
-        pfd.events = events;
-        pfd.revents = 0;
-        rc = poll(&pfd, 1, (int)((left + 999) / 1000));
-        if (rc > 0) {
-            if (revents) {
-                *revents = pfd.revents;
-            }
-            return APR_SUCCESS;
-        }
-        if (rc == 0) {
-            return APR_TIMEUP;
-        }
-        if (errno != EINTR) {
-            return APR_FROM_OS_ERROR(errno);
-        }
-    }
-}
-
-/* Wait for readable data until DEADLINE.  Sets *eof when the peer will
- * send no more. */
-static apr_status_t sslcodes_wait(int fd, apr_time_t deadline, int *eof)
-{
-    short revents = 0;
-    apr_status_t rv = sslcodes_poll_until(fd, POLLIN | SSLCODES_POLL_EOF,
-                                          deadline, &revents);
-
-    if (rv == APR_SUCCESS) {
-        *eof = (revents & SSLCODES_POLL_EOF) != 0;
-    }
-    return rv;
 }
 
 /*
@@ -141,7 +86,7 @@ static apr_status_t sslcodes_peek(apr_socket_t *csd, apr_time_t deadline,
             sslcodes_set_lowat(fd, need);
             lowat = need;
         }
-        if ((rv = sslcodes_wait(fd, deadline, &eof)) != APR_SUCCESS) {
+        if ((rv = sslcodes_poll_readable(fd, deadline, &eof)) != APR_SUCCESS) {
             break;
         }
     }
@@ -161,7 +106,7 @@ static void sslcodes_ssl_stand_down(conn_rec *c)
     c->outgoing = 0;
 }
 
-/* --- Until the first request line -------------------------------------- */
+/* --- Until the first request line ---------------------------------------- */
 
 /* Filter names; registered in sslcodes_conn_register(). */
 #define SSLCODES_DEADLINE_FILTER "SSLCODES_DEADLINE"
@@ -294,7 +239,7 @@ static apr_status_t sslcodes_first_filter(ap_filter_t *f,
         }
         return rv;
     }
-    sslcodes_verify_handshake_done(cc);
+    sslcodes_conn_sync_verify(cc);
     sslcodes_deadline_done(cc);
     cc->first_done = 1;
     return rv;
@@ -307,6 +252,42 @@ void sslcodes_conn_watch(conn_rec *c, sslcodes_conn *cc)
         cc->first_filter = ap_add_input_filter_handle(sslcodes_first_handle,
                                                       cc, NULL, c);
     }
+}
+
+/*
+ * A TLS connection's first-bytes filter has done its work once the
+ * handshake is over.  It heads the connection's input chain, though, and
+ * the request being read then has already taken that chain as its own, so
+ * it stays for that request, passing everything through.  The connection's
+ * next request is made here, before it reads a byte, and it takes the
+ * chain without the filter.  A plain connection keeps it: speculative
+ * reads stay capped until it closes.
+ */
+void sslcodes_conn_request_starts(request_rec *r)
+{
+    conn_rec *c = r->connection;
+    sslcodes_conn *cc = ap_get_module_config(c->conn_config,
+                                             &sslcodes_module);
+    ap_filter_t *f, **p;
+
+    if (!cc || !cc->first_done || !cc->first_filter
+        || cc->first != SSLCODES_CONN_TLS) {
+        return;
+    }
+    f = cc->first_filter;
+    cc->first_filter = NULL;
+    for (p = &r->input_filters; *p; p = &(*p)->next) {
+        if (*p == f) {
+            *p = f->next;
+            break;
+        }
+    }
+    if (r->proto_input_filters == f) {
+        r->proto_input_filters = f->next;
+    }
+    ap_remove_input_filter(f);
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r, "first-bytes filter "
+                  "leaves the connection's chain");
 }
 
 static void sslcodes_set_deadline(conn_rec *c, sslcodes_conn *cc,

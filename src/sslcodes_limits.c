@@ -23,10 +23,10 @@
  *   499  the client left before the first byte of the answer
  *        (SSLCodesClientClosed)
  *
- * All three are decided where core builds or sends the answer, because
- * httpd rejects an oversized header while reading it and runs no
- * post_read_request hook for it, and because 444 and 499 can arise in any
- * phase.
+ * All three arise where core builds or sends the answer: httpd rejects an
+ * oversized header while reading it and runs no post_read_request hook
+ * for it, and 444 and 499 can arise in any phase.  494 is recognised here
+ * for sslcodes_decide(); 444 and 499 are silenced here, by SSLCODES_DROP.
  */
 
 #include "httpd.h"
@@ -39,8 +39,6 @@
 #include "util_filter.h"
 
 #include "apr_strings.h"
-
-#include <poll.h>
 
 #include "sslcodes_private.h"
 
@@ -121,24 +119,22 @@ static apr_status_t sslcodes_lines_in(ap_filter_t *f, apr_bucket_brigade *bb,
     return APR_SUCCESS;
 }
 
-static int sslcodes_limits_create_request(request_rec *r)
+/* For a request read from the wire; HTTP/2 streams arrive parsed. */
+void sslcodes_limits_note_lines(request_rec *r)
 {
     conn_rec *c = r->connection;
     sslcodes_lines *ln;
 
-    /* Only a request read from the wire: HTTP/2 streams arrive parsed. */
-    if (r->main || r->prev || c->master
-        || !sslcodes_srv(c->base_server)->header_too_large) {
-        return OK;
+    if (c->master || !sslcodes_srv(c->base_server)->header_too_large) {
+        return;
     }
     ln = apr_pcalloc(r->pool, sizeof(*ln));
     ln->at_start = 1;
     ap_add_input_filter_handle(sslcodes_lines_filter, ln, r, c);
     apr_pool_userdata_setn(ln, "sslcodes_lines", NULL, r->pool);
-    return OK;
 }
 
-/* --- 494: the answer ----------------------------------------------------- */
+/* --- 494: the decision --------------------------------------------------- */
 
 /* "Name: value", cut to what the log shows, escaped. */
 static const char *sslcodes_log_line(request_rec *r, const char *line,
@@ -207,50 +203,30 @@ static const char *sslcodes_494_event(request_rec *r, const char *notes)
  * HTTP/1.x core says so in error-notes (its status is 400, or 302 when
  * core's ErrorDocument 400 is an external URL).  mod_http2 answers 431
  * for the same limits, before any URL is mapped; a handler's own 431 has
- * a file name by then.
+ * a file name by then.  *REASON, when asked for, gets nginx's words.
  */
-static const char *sslcodes_too_large(request_rec *r, int *yes)
+int sslcodes_limits_too_large(request_rec *r, const char **reason)
 {
-    const char *notes;
+    const char *notes = NULL;
+    int yes;
 
-    *yes = 0;
     if (r->prev || r->main || !r->the_request
         || !sslcodes_srv(r->server)->header_too_large) {
-        return NULL;
+        return 0;
     }
     if (r->connection->master) {
-        *yes = r->status == HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE
-               && !r->filename;
-        return NULL;
+        yes = r->status == HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE
+              && !r->filename;
     }
-    notes = apr_table_get(r->notes, "error-notes");
-    *yes = notes && (strcmp(notes, SSLCODES_NOTE_FIELD_SIZE) == 0
-                     || strcmp(notes, SSLCODES_NOTE_FIELD_COUNT) == 0);
-    return notes;
-}
-
-/*
- * Answer R with 494 from inside core's answer to it.  The module's answer
- * is sent whole by a nested ap_die(), the way post_read_request answers
- * 497, so every SSLCodesErrorDocument form works; then the answer core
- * had begun sends nothing more.  R's configuration is the address's
- * default vhost (on TLS, the one SNI chose): Host may not have been read.
- */
-static void sslcodes_answer_494(request_rec *r, const char *notes)
-{
-    sslcodes_req *rq = sslcodes_new_req(r, 494);
-    int status;
-
-    /* Core's own external ErrorDocument 400 set a Location. */
-    apr_table_unset(r->headers_out, "Location");
-    /* ap_die() takes a request whose status is not 200 for a recursive
-     * error, and would then skip the module's document. */
-    r->status = HTTP_OK;
-    r->status_line = NULL;
-    status = sslcodes_answer(r, rq, sslcodes_494_event(r, notes));
-    ap_die(status, r);
-    r->header_only = 1;
-    r->eos_sent = 1;
+    else {
+        notes = apr_table_get(r->notes, "error-notes");
+        yes = notes && (strcmp(notes, SSLCODES_NOTE_FIELD_SIZE) == 0
+                        || strcmp(notes, SSLCODES_NOTE_FIELD_COUNT) == 0);
+    }
+    if (yes && reason) {
+        *reason = sslcodes_494_event(r, notes);
+    }
+    return yes;
 }
 
 /* --- 444 and 499: sending nothing ---------------------------------------- */
@@ -321,31 +297,6 @@ static apr_status_t sslcodes_drop(ap_filter_t *f, apr_bucket_brigade *bb)
     return ap_pass_brigade(f->next, bb);
 }
 
-/* Has the client closed, or half-closed, its side?  Over HTTP/2, has it
- * reset this stream? */
-static int sslcodes_client_gone(conn_rec *c)
-{
-    apr_socket_t *sock;
-    apr_os_sock_t fd;
-    struct pollfd pfd;
-
-    if (c->aborted) {
-        return 1;
-    }
-    if (c->master) {
-        return 0;
-    }
-    sock = ap_get_conn_socket(c);
-    if (!sock || apr_os_sock_get(&fd, sock) != APR_SUCCESS) {
-        return 0;
-    }
-    pfd.fd = fd;
-    pfd.events = POLLRDHUP;
-    pfd.revents = 0;
-    return poll(&pfd, 1, 0) == 1
-           && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
-}
-
 static void sslcodes_client_closed(request_rec *r)
 {
     r->status = SSLCODES_CLIENT_CLOSED;
@@ -364,7 +315,7 @@ static void sslcodes_client_closed(request_rec *r)
  * (See sslcodes_watch_499().) */
 static int sslcodes_earned(request_rec *r)
 {
-    return ap_get_module_config(r->request_config, &sslcodes_module)
+    return sslcodes_verdict_of(r)
         || apr_table_get(r->notes, SSLCODES_COUNTED_NOTE);
 }
 
@@ -387,10 +338,10 @@ static apr_status_t sslcodes_out(ap_filter_t *f, apr_bucket_brigade *bb)
 }
 
 /* R's status became 444: nothing goes out. */
-static void sslcodes_close(request_rec *r)
+void sslcodes_limits_close(request_rec *r)
 {
     /* A 49x answered by the close action was counted and logged as such. */
-    if (!ap_get_module_config(r->request_config, &sslcodes_module)) {
+    if (!sslcodes_verdict_of(r)) {
         apr_table_setn(r->notes, SSLCODES_COUNTED_NOTE, "444");
         sslcodes_status_count(SSLCODES_CLOSE);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SSLCODES_LOGNO(0202)
@@ -418,96 +369,12 @@ static int sslcodes_watch_499(request_rec *r)
         && !sslcodes_earned(r) && !sslcodes_has_out_filter(r);
 }
 
-/* --- Hooks --------------------------------------------------------------- */
-
-/*
- * Runs in ap_send_error_response() for every error answer, before core
- * picks its text: 494 is recognised here, 444 is silenced, and 499 is
- * watched for on answers that no handler made.
- */
-static void sslcodes_limits_insert_error_filter(request_rec *r)
-{
-    int too_large;
-    const char *notes;
-
-    if (!ap_get_module_config(r->request_config, &sslcodes_module)) {
-        notes = sslcodes_too_large(r, &too_large);
-        if (too_large) {
-            sslcodes_answer_494(r, notes);
-            return;
-        }
-    }
-    if (r->status == SSLCODES_CLOSE) {
-        sslcodes_close(r);
-        return;
-    }
-    if (sslcodes_watch_499(r)) {
-        sslcodes_out_add(r, SSLCODES_OUT_CHECK);
-    }
-}
-
-static void sslcodes_limits_insert_filter(request_rec *r)
+/* Watch for 499 where it applies: see sslcodes_out(). */
+void sslcodes_limits_watch(request_rec *r)
 {
     if (sslcodes_watch_499(r)) {
         sslcodes_out_add(r, SSLCODES_OUT_CHECK);
     }
-}
-
-/*
- * Point the filters that name FROM at TO, as core does when an error
- * document fails.
- */
-static void sslcodes_limits_filters_to(ap_filter_t *f, request_rec *from,
-                                       request_rec *to)
-{
-    for (; f; f = f->next) {
-        if (f->r == from) {
-            f->r = to;
-        }
-    }
-}
-
-/*
- * R is the internal redirect of core's local ErrorDocument.  For a 444
- * (its 500 slot) nothing may be sent; for a request that earned 494, or
- * that passes on a subrequest's 496 or 495 (sslcodes_perdir.c), the
- * module answers instead.  Either way the document never runs.
- */
-int sslcodes_limits_redirect(request_rec *r)
-{
-    request_rec *orig = r->prev;
-    int too_large = 0;
-
-    if (ap_get_module_config(orig->request_config, &sslcodes_module)) {
-        return DECLINED;
-    }
-    /* A subrequest's 496 or 495, also on an internal redirect (a
-     * per-directory RewriteRule); 444 and 494 only on what the client
-     * sent. */
-    if (!sslcodes_perdir_takes_over(orig)) {
-        if (orig->prev) {
-            return DECLINED;
-        }
-        if (orig->status != SSLCODES_CLOSE) {
-            sslcodes_too_large(orig, &too_large);
-            if (!too_large) {
-                return DECLINED;
-            }
-        }
-    }
-    sslcodes_limits_filters_to(orig->proto_output_filters, r, orig);
-    sslcodes_limits_filters_to(orig->input_filters, r, orig);
-    /* The log speaks of the original request from here on. */
-    orig->next = NULL;
-    if (!r->connection->master) {
-        r->connection->keepalive = AP_CONN_CLOSE;
-    }
-    /* Its insert_error_filter hooks answer 494, 496 or 495, or silence
-     * 444. */
-    ap_send_error_response(orig, 0);
-    /* Core finishes R next; everything went out with the original. */
-    r->eos_sent = 1;
-    return DONE;
 }
 
 void sslcodes_limits_register(void)
@@ -519,11 +386,4 @@ void sslcodes_limits_register(void)
     sslcodes_out_filter =
         ap_register_output_filter("SSLCODES_DROP", sslcodes_out, NULL,
                                   AP_FTYPE_PROTOCOL + 5);
-
-    ap_hook_create_request(sslcodes_limits_create_request, NULL, NULL,
-                           APR_HOOK_MIDDLE);
-    ap_hook_insert_error_filter(sslcodes_limits_insert_error_filter, NULL,
-                                NULL, APR_HOOK_FIRST);
-    ap_hook_insert_filter(sslcodes_limits_insert_filter, NULL, NULL,
-                          APR_HOOK_MIDDLE);
 }

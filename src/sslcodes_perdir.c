@@ -38,6 +38,8 @@
 #include "http_request.h"
 #include "http_ssl.h"
 
+#include "apr_strings.h"
+
 #include <openssl/x509_vfy.h>
 
 #include "sslcodes_private.h"
@@ -72,7 +74,7 @@ static int sslcodes_perdir_by_vars(request_rec *r, int mode, long *err)
     return 495;
 }
 
-static int sslcodes_perdir_decide(request_rec *r, int mode, long *err)
+static int sslcodes_perdir_by_mode(request_rec *r, int mode, long *err)
 {
     sslcodes_conn *cc = sslcodes_conn_get(r->connection);
 
@@ -145,15 +147,17 @@ static void sslcodes_perdir_mark(request_rec *r)
  * with its subrequests and internal redirects, because a later fast
  * redirect to an unprotected subrequest (mod_dir's FallbackResource, an
  * absolute DirectoryIndex) resets r->no_cache: it is set again right
- * before the handler runs (sslcodes_perdir_insert_filter()). */
-static void sslcodes_perdir_no_cache(request_rec *r)
+ * before the handler runs (sslcodes_perdir_remark()). */
+void sslcodes_perdir_no_cache(request_rec *r)
 {
     apr_pool_userdata_setn((void *)1, SSLCODES_TAINT_KEY, NULL,
                            sslcodes_perdir_top(r)->pool);
     sslcodes_perdir_mark(r);
 }
 
-static void sslcodes_perdir_insert_filter(request_rec *r)
+/* Right before the handler: mod_cache's save filter reads r->no_cache
+ * once the response starts. */
+void sslcodes_perdir_remark(request_rec *r)
 {
     void *taint = NULL;
 
@@ -166,33 +170,36 @@ static void sslcodes_perdir_insert_filter(request_rec *r)
     }
 }
 
-/* --- Refusals inside another request ------------------------------------ */
+/* --- Refusals inside another request ------------------------------------- */
 
 #define SSLCODES_PENDING_KEY "sslcodes_perdir_pending"
 #define SSLCODES_DOCUMENT_NOTE "sslcodes-refused-document"
 
-/* What a subrequest was refused with, kept on the request the client
- * sent (whose pool its subrequests and internal redirects share). */
-typedef struct {
-    int code;                         /* 495 or 496                        */
-    long verify_error;
-} sslcodes_pending;
+/* For the log: what the client did to be refused with CODE. */
+static const char *sslcodes_perdir_why(int code)
+{
+    return code == 496 ? "sent no required SSL certificate"
+                       : "SSL certificate failed verification";
+}
 
 /*
  * A subrequest is only refused: its parent decides what the client gets
  * (mod_include shows its error text, mod_autoindex leaves the entry out).
  * Where the parent passes the subrequest's status on as its own (mod_dir,
- * mod_negotiation), sslcodes_perdir_insert_error_filter() answers it as
- * the 496 or 495 it is, so what is sent and what is logged agree.
+ * mod_negotiation), sslcodes_insert_error_filter() answers it as the 496
+ * or 495 it is (sslcodes_perdir_pending()), so what is sent and what is
+ * logged agree.
  */
-static int sslcodes_perdir_refuse_subrequest(request_rec *r, int code,
-                                             long err)
+int sslcodes_perdir_refuse_subrequest(request_rec *r,
+                                      const sslcodes_verdict *v)
 {
     request_rec *top = sslcodes_perdir_top(r);
-    sslcodes_pending *pd = apr_palloc(top->pool, sizeof(*pd));
+    sslcodes_verdict *pd = apr_pmemdup(top->pool, v, sizeof(*v));
 
-    pd->code = code;
-    pd->verify_error = err;
+    /* Kept on the request the client sent, whose pool its subrequests
+     * and internal redirects share; R's pool goes with R. */
+    pd->verify_text = apr_pstrdup(top->pool, v->verify_text);
+    pd->client_verify = apr_pstrdup(top->pool, v->client_verify);
     apr_pool_userdata_setn(pd, SSLCODES_PENDING_KEY, NULL, top->pool);
     /* Inside an ErrorDocument (its index, say): should the document fail
      * for it, core sends the original status, and the log must too. */
@@ -201,12 +208,11 @@ static int sslcodes_perdir_refuse_subrequest(request_rec *r, int code,
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SSLCODES_LOGNO(0510)
                   "subrequest for \"%s\" refused: %d (client %s; vhost "
-                  "%s:%u)", ap_escape_logitem(r->pool, r->uri), code,
-                  code == 496 ? "sent no required SSL certificate"
-                              : "SSL certificate failed verification",
+                  "%s:%u)", ap_escape_logitem(r->pool, r->uri), v->code,
+                  sslcodes_perdir_why(v->code),
                   r->server->server_hostname,
                   r->connection->local_addr->port);
-    return code;
+    return v->code;
 }
 
 /*
@@ -215,60 +221,31 @@ static int sslcodes_perdir_refuse_subrequest(request_rec *r, int code,
  * request's status with its built-in page.  The note lets
  * sslcodes_perdir_logged_status() log that status, not the refusal.
  */
-static int sslcodes_perdir_refuse_document(request_rec *r, int code)
+int sslcodes_perdir_refuse_document(request_rec *r,
+                                    const sslcodes_verdict *v)
 {
     apr_table_setn(r->notes, SSLCODES_DOCUMENT_NOTE, "1");
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SSLCODES_LOGNO(0511)
                   "ErrorDocument \"%s\" for status %d refused: %d (client "
                   "%s; vhost %s:%u); sending httpd's own page",
-                  ap_escape_logitem(r->pool, r->uri), r->prev->status, code,
-                  code == 496 ? "sent no required SSL certificate"
-                              : "SSL certificate failed verification",
+                  ap_escape_logitem(r->pool, r->uri), r->prev->status,
+                  v->code, sslcodes_perdir_why(v->code),
                   r->server->server_hostname,
                   r->connection->local_addr->port);
-    return code;
+    return v->code;
 }
 
 /* The 496 or 495 that a subrequest of R was refused with, when R itself
  * now fails with it; else NULL. */
-static const sslcodes_pending *sslcodes_perdir_pending(request_rec *r)
+const sslcodes_verdict *sslcodes_perdir_pending(request_rec *r)
 {
-    sslcodes_pending *pd = NULL;
+    sslcodes_verdict *pd = NULL;
 
-    if (r->main) {
+    if (r->main || !sslcodes_perdir_used) {
         return NULL;
     }
     apr_pool_userdata_get((void **)&pd, SSLCODES_PENDING_KEY, r->pool);
     return pd && pd->code == r->status ? pd : NULL;
-}
-
-int sslcodes_perdir_takes_over(request_rec *r)
-{
-    return sslcodes_perdir_pending(r) != NULL;
-}
-
-/*
- * In ap_send_error_response() for R, before core picks a text: a status
- * passed on from a refused subrequest is answered here, whole, by a nested
- * ap_die(), as post_read_request answers; the answer core had begun then
- * sends nothing more.  Without this it would go out as "500 Internal
- * Server Error" and be logged as 496.
- */
-static void sslcodes_perdir_insert_error_filter(request_rec *r)
-{
-    const sslcodes_pending *pd;
-    int status;
-
-    if (ap_get_module_config(r->request_config, &sslcodes_module)
-        || !(pd = sslcodes_perdir_pending(r))) {
-        return;
-    }
-    r->status = HTTP_OK;
-    r->status_line = NULL;
-    status = sslcodes_answer_verify(r, pd->code, pd->verify_error);
-    ap_die(status, r);
-    r->header_only = 1;
-    r->eos_sent = 1;
 }
 
 /*
@@ -292,50 +269,24 @@ int sslcodes_perdir_logged_status(request_rec *r)
     return last->status;
 }
 
-int sslcodes_perdir_check(request_rec *r)
+/* What the location's SSLCodesVerifyClient says about R: OK, or the 496
+ * or 495 in V.  V->no_cache says whether the decision could refuse. */
+int sslcodes_perdir_decide(request_rec *r, sslcodes_verdict *v)
 {
     sslcodes_dir_conf *dc = sslcodes_dir(r);
     sslcodes_srv_conf *sc = sslcodes_srv(r->server);
     long err = X509_V_OK;
-    int mode, code;
+    int mode;
 
     if (!dc || (dc->verify == SSLCODES_UNSET && !sc->dir_verify)) {
-        return DECLINED;
-    }
-    /* The module's own answer and its error document are not asked
-     * again: they are what a refused request gets. */
-    if (ap_get_module_config(r->request_config, &sslcodes_module)) {
-        return DECLINED;
+        return OK;
     }
     mode = dc->verify != SSLCODES_UNSET ? dc->verify : sc->verify;
     if (mode == SSLCODES_VERIFY_OFF) {
-        return DECLINED;
+        return OK;
     }
-    if (sslcodes_perdir_can_refuse(sc, mode)) {
-        sslcodes_perdir_no_cache(r);
-    }
-    code = sslcodes_perdir_decide(r, mode, &err);
-    if (code == OK) {
-        return DECLINED;
-    }
-    if (r->main) {
-        return sslcodes_perdir_refuse_subrequest(r, code, err);
-    }
-    if (r->prev && r->prev->status != HTTP_OK) {
-        return sslcodes_perdir_refuse_document(r, code);
-    }
-    return sslcodes_answer_verify(r, code, err);
-}
-
-void sslcodes_perdir_register(void)
-{
-    /* After sslcodes_limits.c's, which answers 494 and silences 444:
-     * neither can be a status passed on from a subrequest. */
-    ap_hook_insert_error_filter(sslcodes_perdir_insert_error_filter, NULL,
-                                NULL, APR_HOOK_FIRST);
-    /* Right before the handler, after every fixup that can make a fast
-     * internal redirect: mod_cache's save filter reads r->no_cache once
-     * the response starts. */
-    ap_hook_insert_filter(sslcodes_perdir_insert_filter, NULL, NULL,
-                          APR_HOOK_REALLY_LAST);
+    v->no_cache = sslcodes_perdir_can_refuse(sc, mode);
+    v->code = sslcodes_perdir_by_mode(r, mode, &err);
+    v->verify_error = err;
+    return v->code;
 }

@@ -16,6 +16,32 @@
 
 /*
  * sslcodes_private.h: internals shared by the module's source files.
+ *
+ * How a request goes through the module (docs/ARCHITECTURE.md has more):
+ *
+ *   connection      sslcodes_conn.c     first bytes: TLS, plain, PROXY
+ *                   sslcodes_verify.c   client certificate, in the handshake
+ *                        |                (sslcodes_ocsp.c asks responders)
+ *                        v
+ *   request         sslcodes_request.c  the hooks; sslcodes_decide() asks
+ *                        |              each part once, in its phase:
+ *                        |                conn.c    plain on TLS, PROXY
+ *                        |                verify.c  the certificate
+ *                        |                perdir.c  the location's mode
+ *                        |                limits.c  the header limits
+ *                        v
+ *                   sslcodes_verdict    code, reason, vhost, no_cache
+ *                        |
+ *                        v
+ *   answer          sslcodes_response.c page, error document, https,
+ *                                       close; calls no part back
+ *
+ *   then            sslcodes_limits.c   444 and 499 at the first byte out
+ *                   sslcodes_status.c   counters; the log reads the verdict
+ *
+ * Below them all: sslcodes_socket.c (waiting on sockets) and the parsers
+ * of untrusted bytes (sslcodes_parse_*.c, no httpd types).  Startup is
+ * sslcodes_config.c (directives) and sslcodes_init.c (checks).
  */
 
 #ifndef SSLCODES_PRIVATE_H
@@ -36,7 +62,7 @@
 #endif
 
 #include "mod_sslcodes.h"
-#include "sslcodes_pure.h"
+#include "sslcodes_parse.h"
 
 /* ap_ssl_bind_outgoing() and conn_rec->outgoing (httpd 2.4.49) are how a
  * connection is taken away from mod_ssl before its handshake. */
@@ -66,6 +92,12 @@ typedef enum {
 /* The mod_ssl directives that decide which client certificates a virtual
  * host trusts; two vhosts with the same lines trust the same ones. */
 #define SSLCODES_NTRUST 8
+/* Slots 0 to 3 are SSLCACertificateFile, SSLCACertificatePath,
+ * SSLCARevocationFile and SSLCARevocationPath. */
+#define SSLCODES_TRUST_DEPTH 4
+#define SSLCODES_TRUST_CRL_CHECK 5
+#define SSLCODES_TRUST_MODSSL_VERIFY 6
+#define SSLCODES_TRUST_CONF_CMD 7
 /* mod_ssl's SSLOCSPEnable, as read by the module. */
 typedef enum {
     SSLCODES_OCSP_OFF = 0,
@@ -81,8 +113,14 @@ typedef enum {
 /* SSLCodesOCSPCache: a socache provider and its instance. */
 typedef struct sslcodes_ocsp_cache sslcodes_ocsp_cache;
 
-/* A server's OCSP settings made ready for use at startup. */
-typedef struct sslcodes_ocsp_srv sslcodes_ocsp_srv;
+/* A server's OCSP settings made ready for use at startup
+ * (sslcodes_init.c). */
+typedef struct {
+    sslcodes_url *responder;              /* SSLOCSPDefaultResponder     */
+    sslcodes_url *proxy;                  /* SSLOCSPProxyURL             */
+    STACK_OF(X509) *certs;                /* ...ResponderCertificateFile */
+    unsigned long verify_flags;           /* for OCSP_basic_verify()     */
+} sslcodes_ocsp_srv;
 
 /* One SSLCodesErrorDocument line, shared by the codes it names. */
 typedef struct {
@@ -151,15 +189,37 @@ typedef struct {
     apr_port_t proxy_port;            /* PROXY header's destination, or 0  */
 } sslcodes_conn;
 
-/* Set on a request the module answered, and on its error document. */
+/*
+ * What was decided about a request (sslcodes_decide()), and how it was
+ * answered (sslcodes_answer()).  A 49x verdict is kept in the
+ * request_config of the request the module answered and of its error
+ * document: the access log, the counters and a client that leaves later
+ * all see this one record.
+ */
 typedef struct {
-    int code;                         /* 494..497                          */
+    int code;                         /* 494..497; 400 or 421: not kept    */
+    const char *reason;               /* the event, for the info line      */
+    server_rec *server;               /* whose SSLCodes* settings apply    */
+    int no_cache;                     /* a location decided: no cache      */
+    long verify_error;                /* 495: the X.509 error              */
+    const char *verify_text;          /* 495: "NUM:text"                   */
+    const char *client_verify;        /* 495: SSL_CLIENT_VERIFY            */
+    apr_port_t port;                  /* 497: where the client connected   */
+    /* Set by the answer. */
     int status;                       /* the status sent for it            */
     const char *status_line;          /* what the wire carries, or NULL    */
     const char *fallback;             /* default page, if a document fails */
-    const char *client_verify;        /* 495: SSL_CLIENT_VERIFY            */
-    const char *verify_error;         /* 495: "NUM:text"                   */
-} sslcodes_req;
+} sslcodes_verdict;
+
+#define sslcodes_verdict_of(r) \
+    ((sslcodes_verdict *)ap_get_module_config((r)->request_config, \
+                                              &sslcodes_module))
+
+/* The statuses of nginx's other codes. */
+#define SSLCODES_CLOSE 444
+#define SSLCODES_CLIENT_CLOSED 499
+/* Set on a request counted as 400 or 444; a 49x has its verdict. */
+#define SSLCODES_COUNTED_NOTE "sslcodes-counted"
 
 #define sslcodes_srv(s) \
     ((sslcodes_srv_conf *)ap_get_module_config((s)->module_config, \
@@ -179,23 +239,94 @@ static APR_INLINE unsigned sslcodes_vhost_port(const server_rec *s)
 #pragma GCC visibility push(hidden)
 #endif
 
-/* sslcodes_conn.c: classification before mod_ssl */
-void sslcodes_conn_register(void);
+/* sslcodes_config.c: directives and their merging */
+void *sslcodes_create_srv(apr_pool_t *p, server_rec *s);
+void *sslcodes_merge_srv(apr_pool_t *p, void *basev, void *addv);
+void *sslcodes_create_dir(apr_pool_t *p, char *path);
+void *sslcodes_merge_dir(apr_pool_t *p, void *basev, void *addv);
+void sslcodes_resolve_defaults(server_rec *s, sslcodes_srv_conf *sc);
+const char *sslcodes_set_enabled(cmd_parms *cmd, void *dc, int on);
+const char *sslcodes_set_verify(cmd_parms *cmd, void *dc, const char *arg);
+const char *sslcodes_set_ocsp_cache(cmd_parms *cmd, void *dc,
+                                    const char *arg);
+const char *sslcodes_set_error_document(cmd_parms *cmd, void *dc,
+                                        const char *args);
+const char *sslcodes_set_wire(cmd_parms *cmd, void *dc, const char *arg);
+const char *sslcodes_set_peek_timeout(cmd_parms *cmd, void *dc,
+                                      const char *arg);
+const char *sslcodes_set_header_too_large(cmd_parms *cmd, void *dc, int on);
+const char *sslcodes_set_client_closed(cmd_parms *cmd, void *dc, int on);
+const char *sslcodes_note_trust(cmd_parms *cmd, void *dc, const char *args);
+const char *sslcodes_note_verify_depth(cmd_parms *cmd, void *dc,
+                                       const char *arg);
+const char *sslcodes_note_crl_check(cmd_parms *cmd, void *dc,
+                                    const char *args);
+const char *sslcodes_note_reqtimeout(cmd_parms *cmd, void *dc,
+                                     const char *args);
+const char *sslcodes_note_ocsp_enable(cmd_parms *cmd, void *dc,
+                                      const char *args);
+const char *sslcodes_note_ocsp_url(cmd_parms *cmd, void *dc,
+                                   const char *arg);
+const char *sslcodes_note_ocsp_flag(cmd_parms *cmd, void *dc, int on);
+const char *sslcodes_note_ocsp_seconds(cmd_parms *cmd, void *dc,
+                                       const char *arg);
+const char *sslcodes_note_ocsp_certs(cmd_parms *cmd, void *dc,
+                                     const char *arg);
+
+/* sslcodes_init.c: startup */
+int sslcodes_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                        apr_pool_t *ptemp);
+int sslcodes_post_config_defaults(apr_pool_t *pconf, apr_pool_t *plog,
+                                  apr_pool_t *ptemp, server_rec *main_s);
+int sslcodes_init_server(server_rec *s, apr_pool_t *p, int is_proxy,
+                         SSL_CTX *ctx);
+int sslcodes_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                         apr_pool_t *ptemp, server_rec *main_s);
+void sslcodes_test_config(apr_pool_t *pconf, server_rec *main_s);
+void sslcodes_child_init(apr_pool_t *p, server_rec *s);
+
+/* sslcodes_socket.c: waiting on a socket, below every part */
 apr_status_t sslcodes_poll_until(int fd, short events, apr_time_t deadline,
                                  short *revents);
+/* Wait for readable data until DEADLINE.  Sets *eof when the peer will
+ * send no more. */
+apr_status_t sslcodes_poll_readable(int fd, apr_time_t deadline, int *eof);
+/* Has the client closed, or half-closed, its side?  Over HTTP/2, has it
+ * reset this stream? */
+int sslcodes_client_gone(conn_rec *c);
+
+/* sslcodes_conn.c: classification before mod_ssl */
+void sslcodes_conn_register(void);
 int sslcodes_pre_connection(conn_rec *c, void *csd);
 sslcodes_conn *sslcodes_conn_new(conn_rec *c, sslcodes_conn_class_e first);
 void sslcodes_conn_watch(conn_rec *c, sslcodes_conn *cc);
+void sslcodes_conn_request_starts(request_rec *r);
 sslcodes_conn *sslcodes_conn_get(conn_rec *c);
 apr_port_t sslcodes_client_port(conn_rec *c);
 sslcodes_conn_class_e sslcodes_conn_status(conn_rec *c, long *verify_result);
+
+/*
+ * Write a failure the verify callback recorded back as the connection's
+ * verify result, so that mod_ssl's variables (SSL_CLIENT_VERIFY, Require
+ * ssl-verify-client, %{SSL:...}, CGI environment, the access log) say
+ * FAILED.  Done as soon as the handshake is over, on every request, and
+ * again after mod_ssl's access hook, which resets a TLS 1.2 connection's
+ * result on each request.  Not earlier: mod_ssl ends the handshake if it
+ * sees a failure right after it.  Here because both the connection's
+ * filter and the verification use it.
+ */
+static APR_INLINE void sslcodes_conn_sync_verify(const sslcodes_conn *cc)
+{
+    if (cc->verify_error != X509_V_OK && cc->ssl) {
+        SSL_set_verify_result(cc->ssl, cc->verify_error);
+    }
+}
 
 /* sslcodes_verify.c: SSLCodesVerifyClient */
 void sslcodes_verify_note_ctx(server_rec *s, SSL_CTX *ctx);
 server_rec *sslcodes_ctx_server(SSL_CTX *ctx);
 int sslcodes_verify_init_server(server_rec *s, SSL_CTX *ctx);
 int sslcodes_pre_handshake(conn_rec *c, SSL *ssl, int is_proxy);
-void sslcodes_verify_handshake_done(sslcodes_conn *cc);
 int sslcodes_verify_failed(request_rec *r, sslcodes_conn *cc);
 int sslcodes_verify_decide(request_rec *r, sslcodes_conn *cc, int mode);
 int sslcodes_verify_check(request_rec *r, sslcodes_conn *cc);
@@ -204,22 +335,32 @@ int sslcodes_verify_expr_lookup(ap_expr_lookup_parms *parms);
 int sslcodes_verify_error_is_optional(long err);
 const char *sslcodes_verify_error_text(apr_pool_t *p, long err);
 
-/* sslcodes_response.c: the answers and their error documents */
+/* sslcodes_request.c: the request hooks, and sslcodes_decide() */
+int sslcodes_create_request(request_rec *r);
 int sslcodes_post_read_request(request_rec *r);
+int sslcodes_post_perdir_config(request_rec *r);
+void sslcodes_insert_error_filter(request_rec *r);
+void sslcodes_insert_filter(request_rec *r);
 int sslcodes_log_transaction(request_rec *r);
-sslcodes_req *sslcodes_new_req(request_rec *r, int code);
-int sslcodes_answer(request_rec *r, sslcodes_req *rq, const char *event);
-int sslcodes_expr_lookup(ap_expr_lookup_parms *parms);
+
+/* sslcodes_response.c: answering a verdict */
+int sslcodes_answer(request_rec *r, sslcodes_verdict *v);
+void sslcodes_answer_carry_over(request_rec *r, const sslcodes_verdict *v);
+int sslcodes_answer_original(request_rec *r, const char *why);
 const char *sslcodes_check_status(int status);
+
+/* sslcodes_vars.c: SSLCODES_HOST and SSLCODES_REQUEST_URI */
+request_rec *sslcodes_original(request_rec *r);
+const char *sslcodes_host(request_rec *r);
+int sslcodes_expr_lookup(ap_expr_lookup_parms *parms);
 
 /* sslcodes_limits.c: nginx's other codes, 494 (SSLCodesHeaderTooLarge),
  * 444 (no answer at all) and 499 (SSLCodesClientClosed) */
-#define SSLCODES_CLOSE 444
-/* Set on a request counted as 400 or 444; a 49x has its sslcodes_req. */
-#define SSLCODES_COUNTED_NOTE "sslcodes-counted"
-#define SSLCODES_CLIENT_CLOSED 499
 void sslcodes_limits_register(void);
-int sslcodes_limits_redirect(request_rec *r);
+void sslcodes_limits_note_lines(request_rec *r);
+int sslcodes_limits_too_large(request_rec *r, const char **reason);
+void sslcodes_limits_close(request_rec *r);
+void sslcodes_limits_watch(request_rec *r);
 
 /* sslcodes_status.c: answer counters, shared by all children, shown by
  * mod_status.  CODE is what the request earned, not what went on the
@@ -229,22 +370,25 @@ int sslcodes_limits_redirect(request_rec *r);
 void sslcodes_status_count(int code);
 void sslcodes_status_post_config(server_rec *s);
 void sslcodes_status_register(void);
-int sslcodes_answer_verify(request_rec *r, int code, long verify_error);
+
 /* sslcodes_session.c: TLS sessions kept to vhosts that check client
  * certificates alike */
 void sslcodes_session_pre_ssl(server_rec *main_s);
 void sslcodes_session_init_server(server_rec *s, SSL_CTX *ctx);
 
 /* sslcodes_perdir.c: SSLCodesVerifyClient in a location */
-void sslcodes_perdir_register(void);
 void sslcodes_perdir_in_use(void);
-int sslcodes_perdir_check(request_rec *r);
-int sslcodes_perdir_takes_over(request_rec *r);
+int sslcodes_perdir_decide(request_rec *r, sslcodes_verdict *v);
+void sslcodes_perdir_no_cache(request_rec *r);
+void sslcodes_perdir_remark(request_rec *r);
+int sslcodes_perdir_refuse_subrequest(request_rec *r,
+                                      const sslcodes_verdict *v);
+int sslcodes_perdir_refuse_document(request_rec *r,
+                                    const sslcodes_verdict *v);
+const sslcodes_verdict *sslcodes_perdir_pending(request_rec *r);
 int sslcodes_perdir_logged_status(request_rec *r);
 
 /* sslcodes_ocsp.c: OCSP for client certificates */
-int sslcodes_ocsp_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ctx);
-int sslcodes_ocsp_post_config(apr_pool_t *pconf, server_rec *main_s);
 int sslcodes_ocsp_applies(server_rec *s, int depth);
 long sslcodes_ocsp_check(server_rec *s, conn_rec *c, X509_STORE_CTX *store);
 

@@ -15,8 +15,11 @@
  */
 
 /*
- * sslcodes_response.c: answer a request that earned a 49x, with the
- * built-in page or its SSLCodesErrorDocument, and never serve it.
+ * sslcodes_response.c: answer a verdict (see sslcodes_decide()): the
+ * built-in page or the SSLCodesErrorDocument of the vhost whose settings
+ * apply, an https redirect, or the close action; the stock 400 and 421;
+ * and httpd's own page where an error document must not run.  Nothing
+ * here asks a part again: all it needs is in the verdict.
  */
 
 #include "httpd.h"
@@ -71,83 +74,6 @@ const char *sslcodes_check_status(int status)
     return NULL;
 }
 
-/* --- nginx's $host and $request_uri -------------------------------------- */
-
-/* Error documents and expressions speak of the request the client sent,
- * not of the internal redirect that serves the document. */
-static request_rec *sslcodes_original(request_rec *r)
-{
-    while (r->prev) {
-        r = r->prev;
-    }
-    return r;
-}
-
-static const char *sslcodes_host(request_rec *r)
-{
-    char buf[256];
-    const char *raw;
-    int n;
-
-    r = sslcodes_original(r);
-    if (r->parsed_uri.hostname) {
-        raw = r->parsed_uri.hostname;
-        if (ap_strchr_c(raw, ':')) {     /* apr_uri_parse strips [ ] */
-            raw = apr_pstrcat(r->pool, "[", raw, "]", NULL);
-        }
-    }
-    else {
-        raw = apr_table_get(r->headers_in, "Host");
-    }
-    if (raw) {
-        n = sslcodes_host_normalize(raw, strlen(raw), buf, sizeof(buf));
-        if (n > 0) {
-            return apr_pstrmemdup(r->pool, buf, n);
-        }
-    }
-    return r->server->server_hostname;
-}
-
-static const char *sslcodes_expr_var_host(ap_expr_eval_ctx_t *ctx,
-                                          const void *data)
-{
-    (void)data;
-    return ctx->r ? sslcodes_host(ctx->r) : NULL;
-}
-
-/* nginx's $request_uri, which always starts with '/'. */
-static const char *sslcodes_req_uri(request_rec *r)
-{
-    const char *uri = sslcodes_request_uri(sslcodes_original(r)->unparsed_uri);
-
-    return uri[0] == '?' ? apr_pstrcat(r->pool, "/", uri, NULL) : uri;
-}
-
-static const char *sslcodes_expr_var_request_uri(ap_expr_eval_ctx_t *ctx,
-                                                 const void *data)
-{
-    (void)data;
-    return ctx->r ? sslcodes_req_uri(ctx->r) : NULL;
-}
-
-int sslcodes_expr_lookup(ap_expr_lookup_parms *parms)
-{
-    if (parms->type != AP_EXPR_FUNC_VAR) {
-        return DECLINED;
-    }
-    if (strcasecmp(parms->name, "SSLCODES_HOST") == 0) {
-        *parms->func = sslcodes_expr_var_host;
-    }
-    else if (strcasecmp(parms->name, "SSLCODES_REQUEST_URI") == 0) {
-        *parms->func = sslcodes_expr_var_request_uri;
-    }
-    else {
-        return DECLINED;
-    }
-    *parms->data = NULL;
-    return OK;
-}
-
 /* --- The pieces of an answer --------------------------------------------- */
 
 static const char *sslcodes_default_page(request_rec *r, int code, int wire)
@@ -200,11 +126,10 @@ static int sslcodes_is_this_vhost(request_rec *r, const char *host)
 /* The same URL over https.  The host is the client's only when it names
  * this virtual host, and whatever the request target, the path starts
  * right after the authority: the redirect cannot be pointed elsewhere. */
-static const char *sslcodes_https_url(request_rec *r)
+static const char *sslcodes_https_url(request_rec *r, apr_port_t port)
 {
     const char *host = sslcodes_host(r);
     const char *target = sslcodes_original(r)->unparsed_uri;
-    apr_port_t port = sslcodes_client_port(r->connection);
     apr_size_t len;
     char *loc;
 
@@ -288,13 +213,46 @@ static void sslcodes_custom_response(request_rec *r, int status,
  * all.  The empty text keeps core from running a local ErrorDocument for
  * the 500 slot that 444 shares; the request still counts as its 49x only.
  */
-static int sslcodes_respond_close(request_rec *r, sslcodes_req *rq)
+static int sslcodes_respond_close(request_rec *r, sslcodes_verdict *v)
 {
-    rq->status = SSLCODES_CLOSE;
-    rq->status_line = NULL;
+    v->status = SSLCODES_CLOSE;
+    v->status_line = NULL;
     r->status_line = NULL;
     sslcodes_custom_response(r, SSLCODES_CLOSE, "", 0);
     return SSLCODES_CLOSE;
+}
+
+/* What ACT points at (a URL, a text, the https Location), checked; NULL
+ * (logged) when it cannot be used and the built-in answer must do. */
+static const char *sslcodes_action_target(request_rec *r,
+                                          const sslcodes_verdict *v,
+                                          const sslcodes_action *act)
+{
+    sslcodes_act_kind_e kind = act->spec.kind;
+    const char *arg;
+
+    if (kind == SSLCODES_ACT_HTTPS) {
+        arg = sslcodes_https_url(r, v->port);
+    }
+    else if ((arg = sslcodes_action_arg(r, act)) == NULL) {
+        return NULL;
+    }
+    else if (kind == SSLCODES_ACT_LOCAL && arg[0] != '/') {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, SSLCODES_LOGNO(0104)
+                      "SSLCodesErrorDocument: '%s' gave '%s', which is not "
+                      "a local URL; sending the default page",
+                      act->spec.arg, arg);
+        return NULL;
+    }
+    if ((kind == SSLCODES_ACT_HTTPS || kind == SSLCODES_ACT_EXTERNAL)
+        && !sslcodes_is_safe_location(arg)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, SSLCODES_LOGNO(0105)
+                      "SSLCodesErrorDocument: refusing to redirect to '%s'; "
+                      "sending the default page", ap_escape_logitem(r->pool,
+                                                                    arg));
+        return NULL;
+    }
+    return arg;
 }
 
 /*
@@ -302,100 +260,76 @@ static int sslcodes_respond_close(request_rec *r, sslcodes_req *rq)
  * ap_custom_response() is request-scoped, so it beats any ErrorDocument
  * for the same status slot (a 49x shares the 500 slot in core).
  */
-static int sslcodes_respond(request_rec *r, sslcodes_req *rq,
+static int sslcodes_respond(request_rec *r, sslcodes_verdict *v,
                             const sslcodes_action *act, int wire)
 {
-    int code = rq->code;
+    int code = v->code;
     int status = wire == SSLCODES_WIRE_NGINX ? HTTP_BAD_REQUEST : code;
     sslcodes_act_kind_e kind = act ? act->spec.kind : SSLCODES_ACT_DEFAULT;
     const char *arg = NULL;
 
     if (kind == SSLCODES_ACT_CLOSE) {
-        return sslcodes_respond_close(r, rq);
+        return sslcodes_respond_close(r, v);
     }
-
     if (act && act->spec.status) {
         status = act->spec.status;
     }
-    if (kind == SSLCODES_ACT_HTTPS) {
-        arg = sslcodes_https_url(r);
-    }
-    else if (kind != SSLCODES_ACT_DEFAULT
-             && (arg = sslcodes_action_arg(r, act)) != NULL
-             && kind == SSLCODES_ACT_LOCAL && arg[0] != '/') {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, SSLCODES_LOGNO(0104)
-                      "SSLCodesErrorDocument: '%s' gave '%s', which is not "
-                      "a local URL; sending the default page",
-                      act->spec.arg, arg);
-        arg = NULL;
-    }
-    if (arg && (kind == SSLCODES_ACT_HTTPS || kind == SSLCODES_ACT_EXTERNAL)
-        && !sslcodes_is_safe_location(arg)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, SSLCODES_LOGNO(0105)
-                      "SSLCodesErrorDocument: refusing to redirect to '%s'; "
-                      "sending the default page", ap_escape_logitem(r->pool,
-                                                                    arg));
-        arg = NULL;
-    }
-    if (!arg && kind != SSLCODES_ACT_DEFAULT) {
+    if (kind != SSLCODES_ACT_DEFAULT
+        && (arg = sslcodes_action_target(r, v, act)) == NULL) {
         /* The action could not be used: the built-in answer instead. */
         kind = SSLCODES_ACT_DEFAULT;
         status = wire == SSLCODES_WIRE_NGINX ? HTTP_BAD_REQUEST : code;
     }
-
-    switch (kind) {
-    case SSLCODES_ACT_HTTPS:
-    case SSLCODES_ACT_EXTERNAL:
-        if (!(act && act->spec.status)) {
+    if (kind == SSLCODES_ACT_DEFAULT) {
+        arg = sslcodes_default_page(r, code, wire);
+    }
+    if (kind == SSLCODES_ACT_HTTPS || kind == SSLCODES_ACT_EXTERNAL) {
+        if (!act->spec.status) {
             status = HTTP_MOVED_TEMPORARILY;
         }
         apr_table_setn(r->headers_out, "Location", arg);
         arg = apr_pstrcat(r->pool, "<html><body>The document has moved "
                           "<a href=\"", ap_escape_html(r->pool, arg),
                           "\">here</a>.</body></html>", NULL);
-        break;
-    case SSLCODES_ACT_LOCAL:
-    case SSLCODES_ACT_TEXT:
-        break;
-    default:
-        arg = sslcodes_default_page(r, code, wire);
-        break;
     }
 
     /* Only the 49x itself needs a status line of ours; any other status
      * is one httpd knows. */
-    rq->status = status;
-    rq->status_line = status == code ? sslcodes_info(code)->status_line
-                                     : NULL;
+    v->status = status;
+    v->status_line = status == code ? sslcodes_info(code)->status_line
+                                    : NULL;
     if (kind == SSLCODES_ACT_LOCAL) {
-        rq->fallback = sslcodes_default_page(r, code, wire);
+        v->fallback = sslcodes_default_page(r, code, wire);
     }
-    r->status_line = rq->status_line;
+    r->status_line = v->status_line;
     sslcodes_custom_response(r, status, arg, kind == SSLCODES_ACT_LOCAL);
     return status;
 }
 
 /* What a 49x request and its error document see in their environment. */
-static void sslcodes_set_env(request_rec *r, const sslcodes_req *rq)
+static void sslcodes_set_env(request_rec *r, const sslcodes_verdict *v)
 {
     apr_table_setn(r->subprocess_env, "SSLCODES_STATUS",
-                   sslcodes_info(rq->code)->status);
-    if (rq->verify_error) {
+                   sslcodes_info(v->code)->status);
+    if (v->verify_text) {
         apr_table_setn(r->subprocess_env, "SSLCODES_VERIFY_ERROR",
-                       rq->verify_error);
+                       v->verify_text);
         apr_table_setn(r->subprocess_env, "SSL_CLIENT_VERIFY",
-                       rq->client_verify);
+                       v->client_verify);
     }
 }
 
-int sslcodes_answer(request_rec *r, sslcodes_req *rq, const char *event)
+/* A 49x: a copy of the verdict is kept on R; it is counted, logged, and
+ * answered with the settings of the verdict's vhost. */
+static int sslcodes_answer_49x(request_rec *r, const sslcodes_verdict *d)
 {
-    sslcodes_srv_conf *sc = sslcodes_srv(r->server);
-    int code = rq->code;
+    sslcodes_verdict *v = apr_pmemdup(r->pool, d, sizeof(*d));
+    sslcodes_srv_conf *sc = sslcodes_srv(v->server);
+    int code = v->code;
 
-    ap_set_module_config(r->request_config, &sslcodes_module, rq);
+    ap_set_module_config(r->request_config, &sslcodes_module, v);
     sslcodes_status_count(code);
-    sslcodes_set_env(r, rq);
+    sslcodes_set_env(r, v);
     /* The built-in pages are text/html, without core's iso-8859-1. */
     apr_table_setn(r->subprocess_env, "suppress-error-charset", "1");
     sslcodes_finish_connection(r);
@@ -404,16 +338,15 @@ int sslcodes_answer(request_rec *r, sslcodes_req *rq, const char *event)
      * cheap as a plain-port Redirect when the line is not logged. */
     if (APLOGrinfo(r)) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SSLCODES_LOGNO(0101)
-                      "%s%s%s%s (vhost %s:%u, request \"%s\"): %d", event,
-                      rq->verify_error ? ": (" : "",
-                      rq->verify_error ? rq->verify_error : "",
-                      rq->verify_error ? ")" : "",
+                      "%s%s%s%s (vhost %s:%u, request \"%s\"): %d",
+                      v->reason, v->verify_text ? ": (" : "",
+                      v->verify_text ? v->verify_text : "",
+                      v->verify_text ? ")" : "",
                       r->server->server_hostname,
                       r->connection->local_addr->port,
                       ap_escape_logitem(r->pool, r->the_request), code);
     }
-
-    return sslcodes_respond(r, rq, sc->action[code - SSLCODES_CODE_MIN],
+    return sslcodes_respond(r, v, sc->action[code - SSLCODES_CODE_MIN],
                             sc->wire);
 }
 
@@ -436,75 +369,38 @@ static int sslcodes_answer_stock(request_rec *r)
     return HTTP_BAD_REQUEST;
 }
 
-/* --- Hooks --------------------------------------------------------------- */
-
-/* The error document of a 49x is an internal redirect, and httpd runs
- * post_read_request for it too: carry the answer over instead of answering
- * again.  Core gave the new request the 49x status but would print it as
- * "500 Internal Server Error". */
-static int sslcodes_carry_over(request_rec *r)
+/* The one answer to a verdict; returns the status for the hook to give. */
+int sslcodes_answer(request_rec *r, sslcodes_verdict *v)
 {
-    sslcodes_req *rq = ap_get_module_config(r->prev->request_config,
-                                            &sslcodes_module);
-
-    if (rq) {
-        ap_set_module_config(r->request_config, &sslcodes_module, rq);
-        r->status_line = rq->status_line;
-        sslcodes_set_env(r, rq);
-        /* Should the document fail (denied, missing), core answers with
-         * the original request: let that be the default page rather than
-         * core's text for a 500. */
-        if (rq->fallback && !r->prev->prev) {
-            sslcodes_custom_response(r->prev, rq->status, rq->fallback, 0);
-        }
+    if (v->code == HTTP_BAD_REQUEST) {
+        return sslcodes_answer_stock(r);
     }
-    return DECLINED;
-}
-
-sslcodes_req *sslcodes_new_req(request_rec *r, int code)
-{
-    sslcodes_req *rq = apr_pcalloc(r->pool, sizeof(*rq));
-
-    rq->code = code;
-    return rq;
-}
-
-/* Answer 496, or 495 for the X.509 error VERIFY_ERROR, with the vhost's
- * page or SSLCodesErrorDocument; or 421 for a certificate that another
- * vhost checked.  Also used once the URL is mapped, for
- * SSLCodesVerifyClient in a location. */
-int sslcodes_answer_verify(request_rec *r, int code, long verify_error)
-{
-    sslcodes_req *rq;
-
-    if (code == HTTP_MISDIRECTED_REQUEST) {
+    if (v->code == HTTP_MISDIRECTED_REQUEST) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SSLCODES_LOGNO(0106)
                       "client certificate was checked by another virtual "
                       "host with other client-CA settings than vhost %s:%u: "
                       "421", r->server->server_hostname,
                       r->connection->local_addr->port);
-        return code;
+        return HTTP_MISDIRECTED_REQUEST;
     }
-    rq = sslcodes_new_req(r, code);
-    if (code == 496) {
-        return sslcodes_answer(r, rq, "client sent no required SSL "
-                               "certificate");
-    }
-    rq->verify_error = sslcodes_verify_error_text(r->pool, verify_error);
-    rq->client_verify = ap_ssl_var_lookup(r->pool, r->server, r->connection,
-                                          r, "SSL_CLIENT_VERIFY");
-    return sslcodes_answer(r, rq, "client SSL certificate verify error");
+    return sslcodes_answer_49x(r, v);
 }
 
-/* 495 or 496 for a TLS request, when SSLCodesVerifyClient says so. */
-static int sslcodes_answer_certificate(request_rec *r, sslcodes_conn *cc)
+/* The error document of a 49x is an internal redirect, and httpd runs
+ * post_read_request for it too: it carries the answer over instead of
+ * being answered again.  Core gave R the 49x status but would print it as
+ * "500 Internal Server Error". */
+void sslcodes_answer_carry_over(request_rec *r, const sslcodes_verdict *v)
 {
-    int code = sslcodes_verify_check(r, cc);
-
-    if (code == OK) {
-        return DECLINED;
+    ap_set_module_config(r->request_config, &sslcodes_module, (void *)v);
+    r->status_line = v->status_line;
+    sslcodes_set_env(r, v);
+    /* Should the document fail (denied, missing), core answers with the
+     * original request: let that be the default page rather than core's
+     * text for a 500. */
+    if (v->fallback && !r->prev->prev) {
+        sslcodes_custom_response(r->prev, v->status, v->fallback, 0);
     }
-    return sslcodes_answer_verify(r, code, cc->verify_error);
 }
 
 /* Point the filters that name FROM at TO, as core does when an error
@@ -520,32 +416,38 @@ static void sslcodes_filters_to(ap_filter_t *f, request_rec *from,
 }
 
 /*
- * R is the internal redirect of core's local ErrorDocument, for a request
- * that httpd rejected while reading it, or that another module refused,
- * on a connection where nothing but this module's answers may run.  The
- * document is not run: the original request gets httpd's built-in page for
- * its status, exactly as when a document fails, but without the note that
- * one did.  A text or external ErrorDocument runs no handler and still
- * applies; core never comes here for those.
+ * R is the internal redirect of core's local ErrorDocument, and the
+ * document must not run.  The original request is answered instead, by
+ * its own insert_error_filter hooks, or with httpd's built-in page for its
+ * status, exactly as when a document fails, but without the note that one
+ * did.  WHY, when given, is why nothing but the module's answers may run
+ * on this connection; the log then goes on speaking of R.  A text or
+ * external ErrorDocument runs no handler and still applies; core never
+ * comes here for those.
  */
-static int sslcodes_refuse_document(request_rec *r, const char *why)
+int sslcodes_answer_original(request_rec *r, const char *why)
 {
     request_rec *orig = r->prev;
     const char *method = apr_table_get(orig->subprocess_env,
                                        "REQUEST_METHOD");
 
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, orig, SSLCODES_LOGNO(0107)
-                  "not running ErrorDocument %s for status %d on %s "
-                  "(vhost %s:%u); sending httpd's own page",
-                  ap_escape_logitem(r->pool, r->unparsed_uri), orig->status,
-                  why, r->server->server_hostname,
-                  r->connection->local_addr->port);
-
-    /* Core made the original request a GET for its document; its page
-     * speaks of the method the client sent. */
-    if (method) {
-        orig->method = method;
-        orig->method_number = ap_method_number_of(method);
+    if (why) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, orig, SSLCODES_LOGNO(0107)
+                      "not running ErrorDocument %s for status %d on %s "
+                      "(vhost %s:%u); sending httpd's own page",
+                      ap_escape_logitem(r->pool, r->unparsed_uri),
+                      orig->status, why, r->server->server_hostname,
+                      r->connection->local_addr->port);
+        /* Core made the original request a GET for its document; its
+         * page speaks of the method the client sent. */
+        if (method) {
+            orig->method = method;
+            orig->method_number = ap_method_number_of(method);
+        }
+    }
+    else {
+        /* The log speaks of the original request from here on. */
+        orig->next = NULL;
     }
     sslcodes_filters_to(orig->proto_output_filters, r, orig);
     sslcodes_filters_to(orig->input_filters, r, orig);
@@ -557,115 +459,4 @@ static int sslcodes_refuse_document(request_rec *r, const char *why)
     /* Core finishes R next; everything went out with the original. */
     r->eos_sent = 1;
     return DONE;
-}
-
-/* Why nothing but this module's answers may run on R's connection, or
- * NULL when it is not such a connection. */
-static const char *sslcodes_fail_closed(request_rec *r, sslcodes_conn *cc)
-{
-    if (cc->first == SSLCODES_CONN_PLAIN) {
-        return "a plain HTTP connection to a TLS port";
-    }
-    if (sslcodes_verify_failed(r, cc)) {
-        return "a connection whose client certificate failed";
-    }
-    return NULL;
-}
-
-/*
- * An absolute-form target names the virtual host, as in nginx, also with
- * "https://": that is the port's scheme.  Core takes the host only when
- * the scheme is the connection's, and a plain connection's is http.
- */
-static void sslcodes_absolute_vhost(request_rec *r)
-{
-    const char *hostname = r->hostname;
-
-    if (!r->parsed_uri.hostname || !r->parsed_uri.scheme
-        || strcasecmp(r->parsed_uri.scheme, "https") != 0) {
-        return;
-    }
-    r->hostname = r->parsed_uri.hostname;
-    ap_update_vhost_from_headers(r);
-    if (r->status != HTTP_OK) {
-        /* Not a valid host: keep what Host chose, as core would. */
-        r->status = HTTP_OK;
-        r->hostname = hostname;
-        return;
-    }
-    r->per_dir_config = r->server->lookup_defaults;
-    if (APLOGrtrace1(r)) {
-        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "absolute-form "
-                      "target chose vhost %s", r->server->server_hostname);
-    }
-}
-
-int sslcodes_post_read_request(request_rec *r)
-{
-    sslcodes_conn *cc = sslcodes_conn_get(r->connection);
-    const char *why;
-    int rv;
-
-    /* 494 and 444 also apply where the module does not look at
-     * connections (see sslcodes_limits.c). */
-    if (r->prev) {
-        if (ap_get_module_config(r->prev->request_config, &sslcodes_module)) {
-            return sslcodes_carry_over(r);
-        }
-        if ((rv = sslcodes_limits_redirect(r)) != DECLINED) {
-            return rv;
-        }
-    }
-    if (!cc) {
-        return DECLINED;
-    }
-    if (r->prev) {
-        if ((why = sslcodes_fail_closed(r, cc)) != NULL) {
-            return sslcodes_refuse_document(r, why);
-        }
-        return DECLINED;
-    }
-    if (cc->first == SSLCODES_CONN_PLAIN) {
-        sslcodes_absolute_vhost(r);
-        if (!sslcodes_srv(r->server)->enabled) {
-            return sslcodes_answer_stock(r);
-        }
-        return sslcodes_answer(r, sslcodes_new_req(r, 497), "client sent "
-                               "plain HTTP request to HTTPS port");
-    }
-    return sslcodes_answer_certificate(r, cc);
-}
-
-/*
- * When a local error document fails (missing, denied), core sends the
- * answered request's own page with its status, but the access log reads
- * the last request of the chain, the failed document.  Make that say what
- * went on the wire: for an SSLCodesErrorDocument, and for a core
- * ErrorDocument that a location's SSLCodesVerifyClient refused.
- */
-int sslcodes_log_transaction(request_rec *r)
-{
-    sslcodes_req *rq = ap_get_module_config(r->request_config,
-                                            &sslcodes_module);
-    request_rec *last = r;
-    int sent;
-
-    if (!r->next) {
-        return DECLINED;
-    }
-    while (last->next) {
-        last = last->next;
-    }
-    /* A refused ErrorDocument: core sent the status it was for. */
-    if ((sent = sslcodes_perdir_logged_status(r)) > 0) {
-        last->status = sent;
-        return DECLINED;
-    }
-    if (!rq) {
-        return DECLINED;
-    }
-    if (last->status != rq->status && ap_is_HTTP_ERROR(last->status)) {
-        last->status = rq->status;
-    }
-    return DECLINED;
 }

@@ -215,33 +215,14 @@ int sslcodes_verify_init_server(server_rec *s, SSL_CTX *ctx)
     return OK;
 }
 
-/*
- * Write a recorded failure back as the connection's verify result, so that
- * mod_ssl's variables (SSL_CLIENT_VERIFY, Require ssl-verify-client,
- * %{SSL:...}, CGI environment, the access log) say FAILED.  This is done as
- * soon as the handshake is over, for every request, and again after
- * mod_ssl's access hook: for TLS 1.2 that hook resets the verify result to
- * X509_V_OK on each request.  It cannot be done earlier: mod_ssl ends the
- * handshake if it sees a failure right after it.
- */
-static void sslcodes_sync_verify_result(sslcodes_conn *cc)
-{
-    if (cc->verify_error != X509_V_OK && cc->ssl) {
-        SSL_set_verify_result(cc->ssl, cc->verify_error);
-    }
-}
-
-void sslcodes_verify_handshake_done(sslcodes_conn *cc)
-{
-    sslcodes_sync_verify_result(cc);
-}
-
+/* mod_ssl's access hook has just reset a TLS 1.2 connection's verify
+ * result: see sslcodes_conn_sync_verify(). */
 int sslcodes_verify_access(request_rec *r)
 {
     sslcodes_conn *cc = sslcodes_conn_get(r->connection);
 
     if (cc) {
-        sslcodes_sync_verify_result(cc);
+        sslcodes_conn_sync_verify(cc);
     }
     return DECLINED;
 }
@@ -256,7 +237,7 @@ static const char *sslcodes_expr_ssl_var(ap_expr_eval_ctx_t *ctx,
     sslcodes_conn *cc = c ? sslcodes_conn_get(c) : NULL;
 
     if (cc) {
-        sslcodes_sync_verify_result(cc);
+        sslcodes_conn_sync_verify(cc);
     }
     return c ? ap_ssl_var_lookup(ctx->p, ctx->s, c, ctx->r, var) : NULL;
 }
@@ -365,7 +346,7 @@ int sslcodes_verify_decide(request_rec *r, sslcodes_conn *cc, int mode)
 {
     int has_cert;
 
-    sslcodes_sync_verify_result(cc);
+    sslcodes_conn_sync_verify(cc);
     if (sslcodes_failed_under(r, cc, mode)) {
         /* Never served, in whatever vhost. */
         return 495;

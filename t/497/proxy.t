@@ -10,7 +10,7 @@ use IO::Socket::SSL;
 use Time::HiRes qw(sleep);
 use SSLCodesTest;
 
-plan tests => 30;
+plan tests => 33;
 
 my $port = port('tls_proxy');
 
@@ -65,6 +65,44 @@ for my $v (['v1', \&v1], ['v2', \&v2]) {
                  qr/^192\.0\.2\.20 "GET \/plain\?$name HTTP\/1\.1" 497 497 /m,
                  "$name + plain, $how: the real request and client");
     }
+}
+
+# Keep-alive behind a PROXY header.  The first-bytes filter has done its
+# work once the handshake is over, but the first request already holds the
+# connection's chain; the filter leaves it when the second request starts.
+# Every request on the connection is still read and answered.
+{
+    my $mark = log_mark();
+    my $amark = access_mark();
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                     PeerPort => $port) or die $!;
+    syswrite $sock, v1('192.0.2.40');
+    IO::Socket::SSL->start_SSL($sock, SSL_hostname => 'localhost',
+        SSL_ca_file => t_dir() . '/pki/ca.crt', SSL_verify_mode => 1)
+        or die "TLS failed: $SSL_ERROR";
+    my @got;
+    for my $i (1 .. 3) {
+        print $sock "GET /ok.html?ka=$i HTTP/1.1\r\nHost: localhost\r\n\r\n";
+        my $head = '';
+        while (defined(my $line = <$sock>)) {
+            $head .= $line;
+            last if $line eq "\r\n";
+        }
+        my $len = $head =~ /^Content-Length:\s*(\d+)/mi ? $1 : 0;
+        my $body = '';
+        read($sock, $body, $len) if $len;
+        push @got, ($head =~ m{^HTTP/1\.1 (\d+)} ? $1 : 'none') . " $body";
+    }
+    close $sock;
+    ok t_cmp(join('', @got), "200 ok\n" x 3,
+             'PROXY + TLS keep-alive: three requests, three answers');
+    my $acc = wait_log($amark, qr/ka=3/, 'access');
+    my $n = () = $acc =~ /^192\.0\.2\.40 "GET \/ok\.html\?ka=\d HTTP\/1\.1" 200 /mg;
+    ok t_cmp($n, 3, 'PROXY + TLS keep-alive: each logged with the client address');
+    my $left = () = log_since($mark)
+        =~ /first-bytes filter leaves the connection's chain/g;
+    ok t_cmp($left, 1, 'PROXY + TLS keep-alive: the first-bytes filter '
+             . 'leaves the chain once, when the second request starts');
 }
 
 # curl's own PROXY v1 support, for a second opinion.

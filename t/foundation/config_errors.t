@@ -67,11 +67,28 @@ my @good = (
     'SSLCodesErrorDocument 497 "https"',
 );
 
-plan tests => 2 * @bad + @good;
+# LoadModule lines in another order: the module reads mod_ssl's and
+# mod_reqtimeout's directives as they go by, so where it needs them it
+# must come after them.  Caught by configtest, not only at startup.
+my $ssl = "LoadModule ssl_module $mods/mod_ssl.so";
+my $me = "LoadModule sslcodes_module $t/../.libs/mod_sslcodes.so";
+my $rt = "LoadModule reqtimeout_module $mods/mod_reqtimeout.so";
+my @order = (
+    ["$me\n$ssl", 'SSLCodes on',
+     qr/SSLCODES0004: SSLCodes needs "LoadModule sslcodes_module" to come after "LoadModule ssl_module"/],
+    ["$me\n$ssl", 'SSLCodesVerifyClient on',
+     qr/SSLCODES0004: SSLCodesVerifyClient needs "LoadModule sslcodes_module" to come after/],
+    ["$ssl\n$me\n$rt", 'SSLCodes on',
+     qr/SSLCODES0005: SSLCodes needs "LoadModule sslcodes_module" to come after "LoadModule reqtimeout_module"/],
+);
+
+plan tests => 2 * @bad + @good + 2 * @order + 1;
 
 my $n = 0;
 sub configtest {
-    my $line = shift;
+    my ($line, $modules) = @_;
+    $modules //= "LoadModule ssl_module $mods/mod_ssl.so\n"
+               . "LoadModule sslcodes_module $t/../.libs/mod_sslcodes.so";
     my $conf = "$t/logs/configtest." . $n++ . ".conf";
     open my $fh, '>', $conf or die "$conf: $!";
     print $fh <<"CONF";
@@ -79,8 +96,7 @@ ServerRoot $t
 ServerName localhost
 LoadModule mpm_event_module $mods/mod_mpm_event.so
 LoadModule authz_core_module $mods/mod_authz_core.so
-LoadModule ssl_module $mods/mod_ssl.so
-LoadModule sslcodes_module $t/../.libs/mod_sslcodes.so
+$modules
 PidFile $t/logs/configtest.pid
 ErrorLog $t/logs/configtest_error_log
 Listen 127.0.0.1:1
@@ -103,3 +119,12 @@ for my $line (@good) {
     my ($rc, $out) = configtest($line);
     ok t_cmp("$rc $out", qr/^0 Syntax OK/, "$line: accepted");
 }
+for my $case (@order) {
+    my ($modules, $line, $re) = @$case;
+    my ($rc, $out) = configtest($line, $modules);
+    ok t_cmp($rc, 1, "load order, $line: configtest fails");
+    ok t_cmp($out, $re, "load order, $line: message names the directive");
+}
+# Loaded in any order but not used: nothing to check, nothing refused.
+my ($rc, $out) = configtest('SSLCodes off', "$me\n$ssl");
+ok t_cmp("$rc $out", qr/^0 Syntax OK/, 'loaded before mod_ssl but off: accepted');

@@ -16,6 +16,7 @@ my @directives = qw(SSLCodes SSLCodesVerifyClient SSLCodesErrorDocument
 sub slurp { open my $fh, '<', shift or die $!; local $/; <$fh> }
 
 my $main = slurp("$top/mod_sslcodes.c");
+my $config = slurp("$top/src/sslcodes_config.c");
 my $priv = slurp("$top/src/sslcodes_private.h");
 my $readme = slurp("$top/README.md");
 
@@ -23,14 +24,14 @@ my $readme = slurp("$top/README.md");
 my ($struct) = $priv =~ /typedef struct \{\n((?:(?!typedef struct).)*?)\} sslcodes_srv_conf;/s;
 my ($merged) = split /Derived at startup/, $struct;
 my @fields = $merged =~ /^\s+[\w\s\*]+?\**(\w+)(?:\[\w+\])?;/mg;
-my ($create) = $main =~ /sslcodes_create_srv\(.*?\n\}/s ? ($&) : ('');
-my ($merge)  = $main =~ /sslcodes_merge_srv\(.*?\n\}/s ? ($&) : ('');
+my ($create) = $config =~ /sslcodes_create_srv\(.*?\n\}/s ? ($&) : ('');
+my ($merge)  = $config =~ /sslcodes_merge_srv\(.*?\n\}/s ? ($&) : ('');
 
 # The same for the per-directory config, sslcodes_dir_conf.
 my ($dstruct) = $priv =~ /typedef struct \{\n((?:(?!typedef struct).)*?)\} sslcodes_dir_conf;/s;
 my @dfields = ($dstruct // '') =~ /^\s+[\w\s\*]+?\**(\w+)(?:\[\w+\])?;/mg;
-my ($dcreate) = $main =~ /sslcodes_create_dir\(.*?\n\}/s ? ($&) : ('');
-my ($dmerge)  = $main =~ /sslcodes_merge_dir\(.*?\n\}/s ? ($&) : ('');
+my ($dcreate) = $config =~ /sslcodes_create_dir\(.*?\n\}/s ? ($&) : ('');
+my ($dmerge)  = $config =~ /sslcodes_merge_dir\(.*?\n\}/s ? ($&) : ('');
 
 plan tests => 2 + @directives * 2 + @fields * 2 + 1 + @dfields * 2 + 1;
 

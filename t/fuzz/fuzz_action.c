@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sslcodes_pure.h"
+#include "sslcodes_parse.h"
 
 #define MAX_WORDS 16
 

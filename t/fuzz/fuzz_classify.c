@@ -29,7 +29,7 @@
 #include <sys/socket.h>
 #include <arpa/inet.h>
 
-#include "sslcodes_pure.h"
+#include "sslcodes_parse.h"
 
 static void sslcodes_check_classify(const uint8_t *data, size_t size,
                                     sslcodes_first_e *all)

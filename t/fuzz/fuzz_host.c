@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sslcodes_pure.h"
+#include "sslcodes_parse.h"
 
 /* The https action as the module runs it: the client's host only when it
  * is one of the vhost's names, else ServerName; then the Location. */

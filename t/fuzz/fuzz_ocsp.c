@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sslcodes_pure.h"
+#include "sslcodes_parse.h"
 
 static void check_text(const char *s, size_t max)
 {

@@ -15,7 +15,7 @@
  */
 
 /*
- * Unit tests of the pure parsers in src/sslcodes_pure.c, printing TAP.
+ * Unit tests of the pure parsers in src/sslcodes_parse_*.c, printing TAP.
  * Built and run by t/unit/pure.t.
  */
 
@@ -24,7 +24,7 @@
 #include <sys/socket.h>
 #include <arpa/inet.h>
 
-#include "sslcodes_pure.h"
+#include "sslcodes_parse.h"
 
 static int sslcodes_t_n;
 static int sslcodes_t_failed;

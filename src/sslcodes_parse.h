@@ -15,12 +15,13 @@
  */
 
 /*
- * sslcodes_pure.h: the parsers that look at hostile bytes, with no httpd
- * types, so that unit tests and fuzzers can call them directly.
+ * sslcodes_parse.h: the parsers that look at hostile bytes, with no httpd
+ * types, so that unit tests and fuzzers can call them directly.  They
+ * live in sslcodes_parse_*.c, a file for each thing parsed.
  */
 
-#ifndef SSLCODES_PURE_H
-#define SSLCODES_PURE_H
+#ifndef SSLCODES_PARSE_H
+#define SSLCODES_PARSE_H
 
 #include <stddef.h>
 
@@ -202,4 +203,4 @@ long long sslcodes_ocsp_entry_expiry(const sslcodes_ocsp_entry *e,
 #pragma GCC visibility pop
 #endif
 
-#endif /* SSLCODES_PURE_H */
+#endif /* SSLCODES_PARSE_H */
