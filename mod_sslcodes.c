@@ -178,9 +178,9 @@ static void sslcodes_register_startup(void)
                       APR_HOOK_MIDDLE);
     ap_hook_post_config(sslcodes_post_config, sslcodes_after_ssl, NULL,
                         APR_HOOK_MIDDLE);
-    /* "apachectl configtest" runs no post_config: the checks that need no
-     * SSL_CTX run here as well. */
-    ap_hook_test_config(sslcodes_test_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* Also for "apachectl configtest", which runs no post_config: the
+     * checks that need no SSL_CTX run here. */
+    ap_hook_check_config(sslcodes_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(sslcodes_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* mod_status's optional hook, and the counters' reset on a full
      * restart (see sslcodes_status.c). */

@@ -256,12 +256,15 @@ void sslcodes_conn_watch(conn_rec *c, sslcodes_conn *cc)
 
 /*
  * A TLS connection's first-bytes filter has done its work once the
- * handshake is over.  It heads the connection's input chain, though, and
- * the request being read then has already taken that chain as its own, so
- * it stays for that request, passing everything through.  The connection's
- * next request is made here, before it reads a byte, and it takes the
- * chain without the filter.  A plain connection keeps it: speculative
- * reads stay capped until it closes.
+ * handshake is over.  It heads the connection's input chain, though, and a
+ * request takes that chain as its own when it is made: the filter must
+ * not leave it under a request that holds it (a request behind a PROXY
+ * header once hung so).  So it leaves here, as a request is made and
+ * before it reads a byte, fixing that request's pointers.  mod_ssl
+ * usually completes the handshake before the first request (its
+ * process_connection hook), so that is most often the first request;
+ * else, the next.  A plain connection keeps the filter: speculative reads
+ * stay capped until it closes.
  */
 void sslcodes_conn_request_starts(request_rec *r)
 {
@@ -286,7 +289,7 @@ void sslcodes_conn_request_starts(request_rec *r)
         r->proto_input_filters = f->next;
     }
     ap_remove_input_filter(f);
-    ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r, "first-bytes filter "
+    ap_log_cerror(APLOG_MARK, APLOG_TRACE2, 0, c, "first-bytes filter "
                   "leaves the connection's chain");
 }
 

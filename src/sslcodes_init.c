@@ -28,8 +28,6 @@
 
 #include "apr_strings.h"
 
-#include <stdlib.h>
-
 #include <openssl/ssl.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -197,6 +195,57 @@ static int sslcodes_wants_verify(const sslcodes_srv_conf *sc)
         || (sc->dir_verify & SSLCODES_DIR_ASKS);
 }
 
+/*
+ * A certificate without a chain of its own (SSLCertificateFile holds the
+ * leaf alone, and no SSLCertificateChainFile) makes OpenSSL build the
+ * chain from the vhost's CA store on every handshake: a verification of
+ * the server's own chain each time.  On the module's vhosts it is built
+ * once here instead, from the same store and as leniently (a chain that
+ * cannot be completed is sent as far as it goes, and the root goes out as
+ * well), so the certificates on the wire are byte for byte what stock
+ * sends.  A certificate with a chain, or an SSL_CTX where OpenSSL would
+ * not build one, is left alone.
+ */
+static void sslcodes_build_chains(server_rec *s, SSL_CTX *ctx)
+{
+    const unsigned long flags = SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR
+                                | SSL_BUILD_CHAIN_FLAG_CLEAR_ERROR;
+    X509 *current = SSL_CTX_get0_certificate(ctx), *leaf;
+    STACK_OF(X509) *chain = NULL;
+    char subject[256];
+    int more, n;
+
+    SSL_CTX_get_extra_chain_certs_only(ctx, &chain);
+    if (chain || (SSL_CTX_get_mode(ctx) & SSL_MODE_NO_AUTO_CHAIN)) {
+        return;
+    }
+    for (more = SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_FIRST); more;
+         more = SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_NEXT)) {
+        leaf = SSL_CTX_get0_certificate(ctx);
+        if (!leaf || !SSL_CTX_get0_chain_certs(ctx, &chain) || chain) {
+            continue;
+        }
+        if (!SSL_CTX_build_cert_chain(ctx, flags)) {
+            /* Left to OpenSSL at each handshake, as in stock. */
+            ERR_clear_error();
+            continue;
+        }
+        SSL_CTX_get0_chain_certs(ctx, &chain);
+        n = chain ? sk_X509_num(chain) : 0;
+        X509_NAME_oneline(X509_get_subject_name(leaf), subject,
+                          sizeof(subject));
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, SSLCODES_LOGNO(0008)
+                     "vhost %s:%u: the chain of %s is built once at startup "
+                     "(%d certificate%s after it)", s->server_hostname,
+                     sslcodes_vhost_port(s), subject, n, n == 1 ? "" : "s");
+    }
+    /* mod_ssl left a current certificate; so does this. */
+    for (more = SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_FIRST);
+         more && SSL_CTX_get0_certificate(ctx) != current;
+         more = SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_NEXT)) {
+    }
+}
+
 /* mod_ssl runs this for every server it sets up for TLS, including one
  * enabled only by "Listen ... https" with a certificate.  OCSP is set up
  * first: it needs to see mod_ssl's own verify mode before the wrapper
@@ -212,6 +261,9 @@ int sslcodes_init_server(server_rec *s, apr_pool_t *p, int is_proxy,
     sc->is_tls = 1;
     sslcodes_verify_note_ctx(s, ctx);
     sslcodes_session_init_server(s, ctx);
+    if (sc->enabled || sslcodes_wants_verify(sc)) {
+        sslcodes_build_chains(s, ctx);
+    }
     if (!sslcodes_wants_verify(sc)) {
         return OK;
     }
@@ -357,8 +409,7 @@ int sslcodes_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     (void)plog;
     (void)ptemp;
     sslcodes_derive(main_s);
-    if (sslcodes_check_load_order(main_s) != OK
-        || sslcodes_ocsp_post_config(pconf, main_s) != OK) {
+    if (sslcodes_ocsp_post_config(pconf, main_s) != OK) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     sslcodes_status_post_config(main_s);
@@ -381,23 +432,28 @@ int sslcodes_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 }
 
 /*
- * "apachectl configtest" (httpd -t) stops after the config is read and
- * merged, before any post_config hook: mod_ssl has made no SSL_CTX yet.
- * The checks that need none run here too, so that what would stop
- * startup stops configtest as well.  The process ends right after this
- * hook, so resolving the defaults here changes nothing that runs.
+ * Runs once the config is read and merged, before any post_config hook,
+ * on every start and restart and also for "apachectl configtest" (httpd
+ * -t), which stops before post_config: what is checked here stops
+ * configtest as it stops startup.  The checks that need mod_ssl's SSL_CTX
+ * can only run later, in sslcodes_init_server().  The dumps (-M, -S,
+ * -D DUMP_*) only show the config, so nothing is refused for them.
  */
-void sslcodes_test_config(apr_pool_t *pconf, server_rec *main_s)
+int sslcodes_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                          apr_pool_t *ptemp, server_rec *main_s)
 {
     server_rec *s;
 
     (void)pconf;
+    (void)plog;
+    (void)ptemp;
+    if (ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_DUMP) {
+        return OK;
+    }
     for (s = main_s; s; s = s->next) {
         sslcodes_resolve_defaults(s, sslcodes_srv(s));
     }
-    if (sslcodes_check_load_order(main_s) != OK) {
-        exit(1);
-    }
+    return sslcodes_check_load_order(main_s);
 }
 
 void sslcodes_child_init(apr_pool_t *p, server_rec *s)

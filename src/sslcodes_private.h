@@ -282,7 +282,8 @@ int sslcodes_init_server(server_rec *s, apr_pool_t *p, int is_proxy,
                          SSL_CTX *ctx);
 int sslcodes_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                          apr_pool_t *ptemp, server_rec *main_s);
-void sslcodes_test_config(apr_pool_t *pconf, server_rec *main_s);
+int sslcodes_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                          apr_pool_t *ptemp, server_rec *main_s);
 void sslcodes_child_init(apr_pool_t *p, server_rec *s);
 
 /* sslcodes_socket.c: waiting on a socket, below every part */

@@ -82,11 +82,12 @@ my @order = (
      qr/SSLCODES0005: SSLCodes needs "LoadModule sslcodes_module" to come after "LoadModule reqtimeout_module"/],
 );
 
-plan tests => 2 * @bad + @good + 2 * @order + 1;
+plan tests => 2 * @bad + @good + 2 * @order + 2;
 
 my $n = 0;
 sub configtest {
-    my ($line, $modules) = @_;
+    my ($line, $modules, $mode) = @_;
+    $mode //= '-t';
     $modules //= "LoadModule ssl_module $mods/mod_ssl.so\n"
                . "LoadModule sslcodes_module $t/../.libs/mod_sslcodes.so";
     my $conf = "$t/logs/configtest." . $n++ . ".conf";
@@ -104,7 +105,7 @@ $line
 CONF
     close $fh;
     my $httpd = Apache::Test::vars('httpd');
-    my $out = `$httpd -t -f $conf 2>&1`;
+    my $out = `$httpd $mode -f $conf 2>&1`;
     return ($? >> 8, $out);
 }
 
@@ -128,3 +129,8 @@ for my $case (@order) {
 # Loaded in any order but not used: nothing to check, nothing refused.
 my ($rc, $out) = configtest('SSLCodes off', "$me\n$ssl");
 ok t_cmp("$rc $out", qr/^0 Syntax OK/, 'loaded before mod_ssl but off: accepted');
+# A dump only shows the config: a load order that startup refuses does not
+# make "httpd -M" fail.
+($rc, $out) = configtest('SSLCodes on', "$me\n$ssl", '-M');
+ok t_cmp("$rc $out", qr/^0 Loaded Modules:.*sslcodes_module/s,
+         'httpd -M lists the modules whatever the load order');

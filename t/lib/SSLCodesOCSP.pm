@@ -169,13 +169,15 @@ sub answer {
 package SSLCodesOCSP;
 
 # throwaway_httpd(NAME, PORT, CONFIG, global => TEXT, no_ca => 1,
-# module_first => 1, mpm => 'prefork', modules => [NAMES], no_vhost => 1):
+# module_first => 1, mpm => 'prefork', modules => [NAMES], no_vhost => 1,
+# stock => 1):
 # write a minimal httpd.conf for a TLS server on 127.0.0.1:PORT with CONFIG
 # inside its <VirtualHost> and TEXT outside, and start it in the
 # foreground.  MODULES are loaded too (names as in mod_NAME.so).  With
 # NO_VHOST, TEXT alone defines the servers, and must listen on PORT.
 # Returns { ok => it started, log => sub returning its error log and
-# console output, stop => sub }.
+# console output, stop => sub }.  STOCK leaves mod_sslcodes out: the same
+# server as httpd runs it without the module.
 sub throwaway_httpd {
     my ($name, $port, $vhost, %o) = @_;
     my $t = Apache::Test::vars('t_dir');
@@ -192,7 +194,9 @@ sub throwaway_httpd {
           . "MaxRequestWorkers 8"
         : "StartServers 1\nServerLimit 1\nThreadsPerChild 8\n"
           . "MaxRequestWorkers 8\nMinSpareThreads 1\nMaxSpareThreads 8";
-    my $mine = "LoadModule sslcodes_module $t/../.libs/mod_sslcodes.so\n";
+    my $mine = $o{stock} ? ''
+             : "LoadModule sslcodes_module $t/../.libs/mod_sslcodes.so\n";
+    my $loglevel = $o{stock} ? 'info ssl:warn' : 'info ssl:warn sslcodes:trace2';
     $load = $o{module_first} ? $mine . $load : $load . $mine;
     my $global = $o{global} // '';
     my $ca = $o{no_ca} ? '' : "SSLCACertificateFile $t/pki/ca.crt";
@@ -203,7 +207,7 @@ ServerName localhost
 DefaultRuntimeDir $dir
 PidFile $dir/httpd.pid
 ErrorLog $dir/error_log
-LogLevel info ssl:warn sslcodes:trace2
+LogLevel $loglevel
 ${load}TypesConfig /dev/null
 DocumentRoot $t/htdocs
 $procs
