@@ -164,8 +164,8 @@ static int sslcodes_ends_request_line(sslcodes_conn *cc,
                                       apr_bucket_brigade *bb)
 {
     apr_bucket *b;
-    const char *data;
-    apr_size_t len, i;
+    const char *data, *end;
+    apr_size_t len;
 
     for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
          b = APR_BUCKET_NEXT(b)) {
@@ -174,13 +174,14 @@ static int sslcodes_ends_request_line(sslcodes_conn *cc,
                != APR_SUCCESS) {
             continue;
         }
-        for (i = 0; i < len; i++) {
-            if (data[i] == '\n' && cc->line_started) {
-                return 1;
-            }
-            if (data[i] != '\r' && data[i] != '\n') {
-                cc->line_started = 1;
-            }
+        end = data + len;
+        /* The empty lines a client may send before its request line. */
+        while (!cc->line_started && data < end) {
+            cc->line_started = *data != '\r' && *data != '\n';
+            data += !cc->line_started;
+        }
+        if (data < end && memchr(data, '\n', end - data)) {
+            return 1;
         }
     }
     return 0;

@@ -20,7 +20,6 @@
  * no httpd: the host and the target come from the client.
  */
 
-#include <stdio.h>
 #include <string.h>
 
 #include "sslcodes_parse.h"
@@ -109,15 +108,32 @@ const char *sslcodes_request_uri(const char *unparsed)
     return (*p == '/' || *p == '?') ? p : "/";
 }
 
+/* The port as decimal digits; 1..65535 fits SSLCODES_URL_PORT_MAX. */
+static void sslcodes_port_text(unsigned long port, char *out)
+{
+    char digits[SSLCODES_URL_PORT_MAX];
+    size_t n = 0, i;
+
+    do {
+        digits[n++] = (char)('0' + port % 10);
+        port /= 10;
+    } while (port);
+    for (i = 0; i < n; i++) {
+        out[i] = digits[n - 1 - i];
+    }
+    out[n] = '\0';
+}
+
 size_t sslcodes_https_location(char *out, size_t outlen, const char *host,
                                unsigned port, const char *target)
 {
     const char *path = sslcodes_request_uri(target);
-    char portbuf[8] = "";
+    char portbuf[1 + SSLCODES_URL_PORT_MAX] = "";
     size_t hlen = strlen(host), plen, need, n = 0;
 
     if (port != 443) {
-        snprintf(portbuf, sizeof(portbuf), ":%u", port & 0xffffu);
+        portbuf[0] = ':';
+        sslcodes_port_text(port & 0xffffu, portbuf + 1);
     }
     plen = strlen(portbuf);
     /* "https://" HOST [":" PORT] ["/" when the path is only a query] PATH */
@@ -143,22 +159,6 @@ size_t sslcodes_https_location(char *out, size_t outlen, const char *host,
 static int sslcodes_is_path_char(char ch)
 {
     return ch > 0x20 && ch < 0x7f;
-}
-
-/* The port as decimal digits; 1..65535 fits SSLCODES_URL_PORT_MAX. */
-static void sslcodes_port_text(unsigned long port, char *out)
-{
-    char digits[SSLCODES_URL_PORT_MAX];
-    size_t n = 0, i;
-
-    do {
-        digits[n++] = (char)('0' + port % 10);
-        port /= 10;
-    } while (port);
-    for (i = 0; i < n; i++) {
-        out[i] = digits[n - 1 - i];
-    }
-    out[n] = '\0';
 }
 
 /* Host of URL from *I on: a name, an IPv4 address or a bracketed IPv6

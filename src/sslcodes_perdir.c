@@ -278,7 +278,7 @@ int sslcodes_perdir_decide(request_rec *r, sslcodes_verdict *v)
     long err = X509_V_OK;
     int mode;
 
-    if (!dc || (dc->verify == SSLCODES_UNSET && !sc->dir_verify)) {
+    if (!sslcodes_perdir_applies(r)) {
         return OK;
     }
     mode = dc->verify != SSLCODES_UNSET ? dc->verify : sc->verify;

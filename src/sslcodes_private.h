@@ -378,6 +378,16 @@ void sslcodes_session_pre_ssl(server_rec *main_s);
 void sslcodes_session_init_server(server_rec *s, SSL_CTX *ctx);
 
 /* sslcodes_perdir.c: SSLCodesVerifyClient in a location */
+/* Does any section say SSLCodesVerifyClient for R's location?  Asked on
+ * every request, so inline: most say nothing. */
+static APR_INLINE int sslcodes_perdir_applies(request_rec *r)
+{
+    const sslcodes_dir_conf *dc = sslcodes_dir(r);
+
+    return dc && (dc->verify != SSLCODES_UNSET
+                  || sslcodes_srv(r->server)->dir_verify);
+}
+
 void sslcodes_perdir_in_use(void);
 int sslcodes_perdir_decide(request_rec *r, sslcodes_verdict *v);
 void sslcodes_perdir_no_cache(request_rec *r);

@@ -227,27 +227,43 @@ static int sslcodes_redirected(request_rec *r)
     return DECLINED;
 }
 
-int sslcodes_post_read_request(request_rec *r)
+/* The request R that the client sent on CC: decided and answered.  Apart
+ * from the hook so that the hook, which most requests leave at once,
+ * keeps no verdict on its stack. */
+static int sslcodes_answer_read(request_rec *r)
 {
     sslcodes_verdict v;
 
-    if (r->prev) {
-        return sslcodes_redirected(r);
-    }
     if (!sslcodes_decide(r, SSLCODES_AT_READ, &v)) {
         return DECLINED;
     }
     return sslcodes_answer(r, &v);
 }
 
-int sslcodes_post_perdir_config(request_rec *r)
+int sslcodes_post_read_request(request_rec *r)
+{
+    sslcodes_conn *cc;
+
+    if (r->prev) {
+        return sslcodes_redirected(r);
+    }
+    /* Most requests: none of the module's business, or a TLS connection
+     * with no certificate watched and no failure recorded. */
+    cc = sslcodes_conn_get(r->connection);
+    if (!cc || (cc->first == SSLCODES_CONN_TLS && !cc->ssl
+                && cc->verify_error == X509_V_OK)) {
+        return DECLINED;
+    }
+    return sslcodes_answer_read(r);
+}
+
+/* R's location has an SSLCodesVerifyClient of its own: decided and
+ * answered, or refused within its parent. */
+static int sslcodes_answer_location(request_rec *r)
 {
     sslcodes_verdict v;
 
-    /* The module's own answer and its error document are not asked
-     * again: they are what a refused request gets. */
-    if (sslcodes_verdict_of(r)
-        || !sslcodes_decide(r, SSLCODES_AT_LOCATION, &v)) {
+    if (!sslcodes_decide(r, SSLCODES_AT_LOCATION, &v)) {
         return DECLINED;
     }
     if (r->main) {
@@ -257,6 +273,16 @@ int sslcodes_post_perdir_config(request_rec *r)
         return sslcodes_perdir_refuse_document(r, &v);
     }
     return sslcodes_answer(r, &v);
+}
+
+int sslcodes_post_perdir_config(request_rec *r)
+{
+    /* The module's own answer and its error document are not asked
+     * again: they are what a refused request gets. */
+    if (!sslcodes_perdir_applies(r) || sslcodes_verdict_of(r)) {
+        return DECLINED;
+    }
+    return sslcodes_answer_location(r);
 }
 
 /*
@@ -312,13 +338,14 @@ void sslcodes_insert_filter(request_rec *r)
  */
 int sslcodes_log_transaction(request_rec *r)
 {
-    const sslcodes_verdict *v = sslcodes_verdict_of(r);
+    const sslcodes_verdict *v;
     request_rec *last = r;
     int sent;
 
     if (!r->next) {
         return DECLINED;
     }
+    v = sslcodes_verdict_of(r);
     while (last->next) {
         last = last->next;
     }
