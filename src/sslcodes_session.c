@@ -57,6 +57,12 @@ APLOG_USE_MODULE(sslcodes);
  * module; otherwise sessions are left entirely to mod_ssl. */
 static int sslcodes_session_guard;
 
+/* Set at startup when any TLS vhost can resume a session at all: with
+ * tickets, or with a session cache.  With neither ("SSLSessionTickets
+ * off" and "SSLSessionCache none" everywhere), OpenSSL still makes TLS 1.3
+ * tickets, but none can ever be used, so they are not stamped. */
+static int sslcodes_session_resumable;
+
 typedef SSL_SESSION *(*sslcodes_get_cb)(SSL *, const unsigned char *, int,
                                         int *);
 typedef int (*sslcodes_new_cb)(SSL *, SSL_SESSION *);
@@ -150,7 +156,9 @@ static void sslcodes_session_log_refused(SSL *ssl, const char *how)
 static int sslcodes_ticket_gen(SSL *ssl, void *arg)
 {
     (void)arg;
-    sslcodes_session_stamp(ssl, SSL_get_session(ssl));
+    if (sslcodes_session_resumable) {
+        sslcodes_session_stamp(ssl, SSL_get_session(ssl));
+    }
     return 1;
 }
 
@@ -211,6 +219,7 @@ void sslcodes_session_pre_ssl(server_rec *main_s)
     const sslcodes_srv_conf *sc;
 
     sslcodes_session_guard = 0;
+    sslcodes_session_resumable = 0;
     for (s = main_s; s; s = s->next) {
         sc = sslcodes_srv(s);
         if (sc->verify != SSLCODES_VERIFY_OFF
@@ -234,6 +243,10 @@ void sslcodes_session_init_server(server_rec *s, SSL_CTX *ctx)
     sc->session_tagged = 0;
     if (!sslcodes_session_guard) {
         return;
+    }
+    if (!(SSL_CTX_get_options(ctx) & SSL_OP_NO_TICKET)
+        || SSL_CTX_get_session_cache_mode(ctx) != SSL_SESS_CACHE_OFF) {
+        sslcodes_session_resumable = 1;
     }
     sslcodes_session_tag(s, sc);
     SSL_CTX_set_session_ticket_cb(ctx, sslcodes_ticket_gen,
