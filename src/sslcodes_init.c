@@ -196,6 +196,39 @@ static int sslcodes_wants_verify(const sslcodes_srv_conf *sc)
 }
 
 /*
+ * Could OpenSSL's chain, built on each handshake, ever differ from CHAIN,
+ * built now for LEAF?  It could where the store reads a directory
+ * (SSLCACertificatePath, or an SSLOpenSSLConfCmd line, which may name one
+ * or a chain store of its own): a file added there later is found then.
+ * And it could where a certificate has more than one candidate issuer in
+ * the store (a cross-signed intermediate, a renewed one): OpenSSL prefers
+ * the one valid at the time of each handshake.
+ */
+static int sslcodes_chain_is_stable(const sslcodes_srv_conf *sc,
+                                    SSL_CTX *ctx, X509 *leaf,
+                                    STACK_OF(X509) *chain)
+{
+    STACK_OF(X509_OBJECT) *objs;
+    X509 *c, *x;
+    int i, j, n;
+
+    if (sc->trust[1] || sc->trust[SSLCODES_TRUST_CONF_CMD]) {
+        return 0;
+    }
+    objs = X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx));
+    for (i = -1; i < (chain ? sk_X509_num(chain) : 0); i++) {
+        c = i < 0 ? leaf : sk_X509_value(chain, i);
+        for (n = 0, j = 0; j < sk_X509_OBJECT_num(objs); j++) {
+            x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, j));
+            if (x && X509_check_issued(x, c) == X509_V_OK && ++n > 1) {
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+/*
  * A certificate without a chain of its own (SSLCertificateFile holds the
  * leaf alone, and no SSLCertificateChainFile) makes OpenSSL build the
  * chain from the vhost's CA store on every handshake: a verification of
@@ -203,8 +236,9 @@ static int sslcodes_wants_verify(const sslcodes_srv_conf *sc)
  * once here instead, from the same store and as leniently (a chain that
  * cannot be completed is sent as far as it goes, and the root goes out as
  * well), so the certificates on the wire are byte for byte what stock
- * sends.  A certificate with a chain, or an SSL_CTX where OpenSSL would
- * not build one, is left alone.
+ * sends, as long as the server runs (sslcodes_chain_is_stable()).  A
+ * certificate with a chain, or an SSL_CTX where OpenSSL would not build
+ * one, is left alone.
  */
 static void sslcodes_build_chains(server_rec *s, SSL_CTX *ctx)
 {
@@ -231,6 +265,11 @@ static void sslcodes_build_chains(server_rec *s, SSL_CTX *ctx)
             continue;
         }
         SSL_CTX_get0_chain_certs(ctx, &chain);
+        if (!sslcodes_chain_is_stable(sslcodes_srv(s), ctx, leaf, chain)) {
+            /* As in stock again: built at each handshake. */
+            SSL_CTX_clear_chain_certs(ctx);
+            continue;
+        }
         n = chain ? sk_X509_num(chain) : 0;
         X509_NAME_oneline(X509_get_subject_name(leaf), subject,
                           sizeof(subject));

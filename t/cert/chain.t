@@ -2,7 +2,8 @@
 # as without it.  Where the certificate file holds no chain, the module
 # builds it once at startup (SSLCODES0008) instead of letting OpenSSL
 # build it on every handshake; what the client receives must not change by
-# a byte.  Each case starts the same server twice, with and without
+# a byte, and where it could change while the server runs (a CA directory,
+# two candidate issuers), the module builds nothing.  Each case starts the same server twice, with and without
 # mod_sslcodes, and compares what `openssl s_client -showcerts` shows.
 use strict;
 use warnings FATAL => 'all';
@@ -68,6 +69,18 @@ sub pki {
     };
     $cat->('leaf-chain.crt', 'leaf.crt', 'inter.crt');
     $cat->('root-inter.crt', 'root.crt', 'inter.crt');
+    # The same intermediate certified twice (renewed, or cross-signed):
+    # two candidate issuers for the leaf, of which OpenSSL picks the one
+    # valid at each handshake.
+    run('openssl', 'x509', '-req', '-in', "$pki/inter.csr", '-CA',
+        "$pki/root.crt", '-CAkey', "$pki/root.key", '-CAcreateserial',
+        '-days', '60', '-extfile', $ext, '-extensions', 'ca',
+        '-out', "$pki/inter2.crt");
+    $cat->('root-inter-twice.crt', 'root.crt', 'inter.crt', 'inter2.crt');
+    # A hashed directory, read as handshakes need it.
+    mkdir "$pki/capath" or die $!;
+    $cat->("capath/$_.pem", "$_.crt") for qw(root inter);
+    run('openssl', 'rehash', "$pki/capath");
 }
 pki();
 
@@ -95,6 +108,14 @@ my @cases = (
      . "SSLCACertificateFile $t/pki/ca.crt", 1],
     ['leaf alone, no CA file',
      "SSLCertificateFile $pki/leaf.crt\nSSLCertificateKeyFile $pki/leaf.key", 1],
+    # Where the chain could change while the server runs, it is left to
+    # OpenSSL's per-handshake build, as in stock.
+    ['leaf alone, two candidate intermediates in SSLCACertificateFile',
+     "SSLCertificateFile $pki/leaf.crt\nSSLCertificateKeyFile $pki/leaf.key\n"
+     . "SSLCACertificateFile $pki/root-inter-twice.crt", 0],
+    ['leaf alone, its issuers in SSLCACertificatePath',
+     "SSLCertificateFile $pki/leaf.crt\nSSLCertificateKeyFile $pki/leaf.key\n"
+     . "SSLCACertificatePath $pki/capath", 0],
 );
 
 plan tests => 4 * @cases;
