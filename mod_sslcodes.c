@@ -159,8 +159,8 @@ static const command_rec sslcodes_cmds[] = {
 static const char *const sslcodes_after_ssl[] = { "mod_ssl.c", NULL };
 
 /* The first bytes must be looked at before mod_ssl starts a handshake on
- * them: once it has, a plain request is already lost.  The defaults must
- * be resolved before mod_ssl's post_config reads them. */
+ * them: once it has, a plain request is already lost.  The session guard
+ * must be set before mod_ssl's post_config runs init_server. */
 static const char *const sslcodes_before_ssl[] = { "mod_ssl.c", NULL };
 
 /* Answer before any module maps the URL (Redirect, RewriteRule,
@@ -172,7 +172,7 @@ static const char *const sslcodes_after_remoteip[] = { "mod_remoteip.c",
 static void sslcodes_register_startup(void)
 {
     ap_hook_pre_config(sslcodes_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_post_config(sslcodes_post_config_defaults, NULL,
+    ap_hook_post_config(sslcodes_post_config_before_ssl, NULL,
                         sslcodes_before_ssl, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ssl, init_server, sslcodes_init_server, NULL, NULL,
                       APR_HOOK_MIDDLE);

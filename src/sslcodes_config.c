@@ -121,73 +121,44 @@ void *sslcodes_merge_srv(apr_pool_t *p, void *basev, void *addv)
     return m;
 }
 
+/* An unset field takes its default. */
+#define SSLCODES_DEFAULT(f, v) \
+    do { if (sc->f == SSLCODES_UNSET) { sc->f = (v); } } while (0)
+
 /* mod_ssl's defaults for its OCSP settings (ssl_private.h and
  * ssl_engine_ocsp.c): 10 s to answer, 5 minutes of clock skew, any age
  * up to nextUpdate, and a nonce. */
 static void sslcodes_resolve_ocsp_defaults(sslcodes_srv_conf *sc)
 {
-    if (sc->ocsp == SSLCODES_UNSET) {
-        sc->ocsp = SSLCODES_OCSP_OFF;
-    }
-    if (sc->ocsp_no_url_ok == SSLCODES_UNSET) {
-        sc->ocsp_no_url_ok = 0;
-    }
-    if (sc->ocsp_override == SSLCODES_UNSET) {
-        sc->ocsp_override = 0;
-    }
-    if (sc->ocsp_timeout == SSLCODES_UNSET) {
-        sc->ocsp_timeout = apr_time_from_sec(10);
-    }
-    if (sc->ocsp_skew == SSLCODES_UNSET) {
-        sc->ocsp_skew = 300;
-    }
+    SSLCODES_DEFAULT(ocsp, SSLCODES_OCSP_OFF);
+    SSLCODES_DEFAULT(ocsp_no_url_ok, 0);
+    SSLCODES_DEFAULT(ocsp_override, 0);
+    SSLCODES_DEFAULT(ocsp_timeout, apr_time_from_sec(10));
+    SSLCODES_DEFAULT(ocsp_skew, 300);
     /* ocsp_maxage: UNSET (-1) is mod_ssl's "any age". */
-    if (sc->ocsp_nonce == SSLCODES_UNSET) {
-        sc->ocsp_nonce = 1;
-    }
-    if (sc->ocsp_noverify == SSLCODES_UNSET) {
-        sc->ocsp_noverify = 0;
-    }
+    SSLCODES_DEFAULT(ocsp_nonce, 1);
+    SSLCODES_DEFAULT(ocsp_noverify, 0);
 }
 
-/* The one place where unset values become defaults.  Runs after merging,
- * so every server_rec holds final values from here on. */
+/* The one place where unset values become defaults.  Runs after merging
+ * (sslcodes_check_config()), so every server_rec holds final values from
+ * there on. */
 void sslcodes_resolve_defaults(server_rec *s, sslcodes_srv_conf *sc)
 {
-    if (sc->enabled == SSLCODES_UNSET) {
-        sc->enabled = 0;
-    }
-    if (sc->verify == SSLCODES_UNSET) {
-        sc->verify = SSLCODES_VERIFY_OFF;
-    }
-    if (sc->wire == SSLCODES_UNSET) {
-        sc->wire = SSLCODES_WIRE_NATIVE;
-    }
-    if (sc->handshake_timeout == SSLCODES_UNSET) {
-        sc->handshake_timeout = 0;
-    }
+    SSLCODES_DEFAULT(enabled, 0);
+    SSLCODES_DEFAULT(verify, SSLCODES_VERIFY_OFF);
+    SSLCODES_DEFAULT(wire, SSLCODES_WIRE_NATIVE);
+    SSLCODES_DEFAULT(handshake_timeout, 0);
     /* The one bound on a new connection's wait for its request line (or
      * TLS handshake): what stock httpd gives a TLS handshake, which is
      * RequestReadTimeout's handshake= stage when set, else Timeout. */
-    if (sc->peek_timeout == SSLCODES_UNSET) {
-        sc->peek_timeout = sc->handshake_timeout > 0 ? sc->handshake_timeout
-                                                     : s->timeout;
-    }
-    if (sc->verify_depth == SSLCODES_UNSET) {
-        sc->verify_depth = 1;                /* mod_ssl's default */
-    }
-    if (sc->crl_optional == SSLCODES_UNSET) {
-        sc->crl_optional = 0;
-    }
-    if (sc->header_too_large == SSLCODES_UNSET) {
-        sc->header_too_large = 0;
-    }
-    if (sc->client_closed == SSLCODES_UNSET) {
-        sc->client_closed = 0;
-    }
-    if (sc->dir_verify == SSLCODES_UNSET) {
-        sc->dir_verify = 0;
-    }
+    SSLCODES_DEFAULT(peek_timeout, sc->handshake_timeout > 0
+                                   ? sc->handshake_timeout : s->timeout);
+    SSLCODES_DEFAULT(verify_depth, 1);       /* mod_ssl's default */
+    SSLCODES_DEFAULT(crl_optional, 0);
+    SSLCODES_DEFAULT(header_too_large, 0);
+    SSLCODES_DEFAULT(client_closed, 0);
+    SSLCODES_DEFAULT(dir_verify, 0);
     sslcodes_resolve_ocsp_defaults(sc);
 }
 

@@ -15,10 +15,11 @@
  */
 
 /*
- * sslcodes_init.c: startup.  Defaults are resolved before mod_ssl sets up
- * its SSL_CTXs; each TLS server is checked as mod_ssl sets it up; then
- * the module decides which connections it needs to look at, and checks
- * what can only be checked once every server is known.
+ * sslcodes_init.c: startup.  Defaults are resolved, and what needs no
+ * SSL_CTX is checked, once the config is merged (check_config, which
+ * configtest runs too); each TLS server is checked as mod_ssl sets it up;
+ * then the module decides which connections it needs to look at, and
+ * checks what can only be checked once every server is known.
  */
 
 #include "httpd.h"
@@ -426,18 +427,14 @@ int sslcodes_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     return sslcodes_ocsp_cache_pre_config(pconf);
 }
 
-/* Before mod_ssl's post_config, whose init_server hook reads the values. */
-int sslcodes_post_config_defaults(apr_pool_t *pconf, apr_pool_t *plog,
-                                  apr_pool_t *ptemp, server_rec *main_s)
+/* Before mod_ssl's post_config, whose init_server hook reads what is set
+ * here. */
+int sslcodes_post_config_before_ssl(apr_pool_t *pconf, apr_pool_t *plog,
+                                    apr_pool_t *ptemp, server_rec *main_s)
 {
-    server_rec *s;
-
     (void)pconf;
     (void)plog;
     (void)ptemp;
-    for (s = main_s; s; s = s->next) {
-        sslcodes_resolve_defaults(s, sslcodes_srv(s));
-    }
     sslcodes_session_pre_ssl(main_s);
     return OK;
 }
@@ -486,11 +483,13 @@ int sslcodes_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     (void)pconf;
     (void)plog;
     (void)ptemp;
-    if (ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_DUMP) {
-        return OK;
-    }
+    /* Every (re)start passes here first: the defaults are resolved here,
+     * once, for everything that runs after. */
     for (s = main_s; s; s = s->next) {
         sslcodes_resolve_defaults(s, sslcodes_srv(s));
+    }
+    if (ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_DUMP) {
+        return OK;
     }
     return sslcodes_check_load_order(main_s);
 }

@@ -276,8 +276,8 @@ const char *sslcodes_note_ocsp_certs(cmd_parms *cmd, void *dc,
 /* sslcodes_init.c: startup */
 int sslcodes_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                         apr_pool_t *ptemp);
-int sslcodes_post_config_defaults(apr_pool_t *pconf, apr_pool_t *plog,
-                                  apr_pool_t *ptemp, server_rec *main_s);
+int sslcodes_post_config_before_ssl(apr_pool_t *pconf, apr_pool_t *plog,
+                                    apr_pool_t *ptemp, server_rec *main_s);
 int sslcodes_init_server(server_rec *s, apr_pool_t *p, int is_proxy,
                          SSL_CTX *ctx);
 int sslcodes_post_config(apr_pool_t *pconf, apr_pool_t *plog,
