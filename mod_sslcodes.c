@@ -82,10 +82,13 @@ static const command_rec sslcodes_cmds[] = {
                  NULL, RSRC_CONF,
                  "On or Off: answer a header field over LimitRequestFieldSize, "
                  "or more than LimitRequestFields, with 494 (default Off)"),
-    AP_INIT_FLAG("SSLCodesClientClosed", sslcodes_set_client_closed, NULL,
-                 RSRC_CONF,
-                 "On or Off: log 499 and send nothing when the client closed "
-                 "before the response (default Off)"),
+    AP_INIT_TAKE1("SSLCodesClientClosed", sslcodes_set_client_closed, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "off, on or log: a client that leaves before the answer "
+                  "gets nothing and the log says 499; on also aborts the "
+                  "proxied or CGI backend it waits on at once, as nginx "
+                  "does; log lets the backend finish, as nginx's "
+                  "proxy_ignore_client_abort on (default off)"),
     /* Not the module's own: see sslcodes_note_verify_depth() and
      * sslcodes_note_trust(). */
     AP_INIT_TAKE1("SSLVerifyDepth", sslcodes_note_verify_depth,

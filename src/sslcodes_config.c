@@ -46,7 +46,6 @@ void *sslcodes_create_srv(apr_pool_t *p, server_rec *s)
     sc->crl_optional = SSLCODES_UNSET;
     sc->handshake_timeout = SSLCODES_UNSET;
     sc->header_too_large = SSLCODES_UNSET;
-    sc->client_closed = SSLCODES_UNSET;
     /* action: NULL is unset, and so is trust: NULL. */
     sc->dir_verify = SSLCODES_UNSET;
     sc->ocsp = SSLCODES_UNSET;
@@ -94,7 +93,6 @@ void *sslcodes_merge_srv(apr_pool_t *p, void *basev, void *addv)
     SSLCODES_MERGE(crl_optional);
     SSLCODES_MERGE(handshake_timeout);
     SSLCODES_MERGE(header_too_large);
-    SSLCODES_MERGE(client_closed);
     /* Error documents are inherited code by code, as mod_ssl inherits
      * each of its client-CA lines. */
     m->dir_verify = sslcodes_merge_dir_bits(base->dir_verify,
@@ -157,7 +155,6 @@ void sslcodes_resolve_defaults(server_rec *s, sslcodes_srv_conf *sc)
     SSLCODES_DEFAULT(verify_depth, 1);       /* mod_ssl's default */
     SSLCODES_DEFAULT(crl_optional, 0);
     SSLCODES_DEFAULT(header_too_large, 0);
-    SSLCODES_DEFAULT(client_closed, 0);
     SSLCODES_DEFAULT(dir_verify, 0);
     sslcodes_resolve_ocsp_defaults(sc);
 }
@@ -168,6 +165,7 @@ void *sslcodes_create_dir(apr_pool_t *p, char *path)
 
     (void)path;
     dc->verify = SSLCODES_UNSET;
+    dc->client_closed = SSLCODES_UNSET;
     return dc;
 }
 
@@ -177,6 +175,7 @@ void *sslcodes_merge_dir(apr_pool_t *p, void *basev, void *addv)
     sslcodes_dir_conf *m = apr_pcalloc(p, sizeof(*m));
 
     SSLCODES_MERGE(verify);
+    SSLCODES_MERGE(client_closed);
     return m;
 }
 
@@ -196,13 +195,6 @@ const char *sslcodes_set_header_too_large(cmd_parms *cmd, void *dc, int on)
     return NULL;
 }
 
-const char *sslcodes_set_client_closed(cmd_parms *cmd, void *dc, int on)
-{
-    (void)dc;
-    sslcodes_srv(cmd->server)->client_closed = on;
-    return NULL;
-}
-
 /* Index of ARG in the NULL-terminated NAMES, ignoring case; -1 if absent. */
 static int sslcodes_keyword(const char *arg, const char *const *names)
 {
@@ -214,6 +206,27 @@ static int sslcodes_keyword(const char *arg, const char *const *names)
         }
     }
     return -1;
+}
+
+/* In the server's sections as well as at its top: DC is the section's
+ * config, or the server's default one. */
+const char *sslcodes_set_client_closed(cmd_parms *cmd, void *dc,
+                                       const char *arg)
+{
+    static const char *const names[] = { "off", "on", "log", NULL };
+    int i = sslcodes_keyword(arg, names);
+
+    if (i < 0) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, " \"", arg,
+                           "\": must be off, on (499, and the backend is "
+                           "aborted) or log (499; the backend finishes)",
+                           NULL);
+    }
+    ((sslcodes_dir_conf *)dc)->client_closed = i;
+    if (i == SSLCODES_CLOSED_ABORT) {
+        sslcodes_watch_in_use();
+    }
+    return NULL;
 }
 
 /* A section of S says SSLCodesVerifyClient MODE: S's handshakes must then

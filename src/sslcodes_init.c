@@ -424,6 +424,7 @@ int sslcodes_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     (void)plog;
     (void)ptemp;
+    sslcodes_watch_pre_config();
     return sslcodes_ocsp_cache_pre_config(pconf);
 }
 
@@ -497,4 +498,5 @@ int sslcodes_check_config(apr_pool_t *pconf, apr_pool_t *plog,
 void sslcodes_child_init(apr_pool_t *p, server_rec *s)
 {
     sslcodes_ocsp_cache_child_init(p, s);
+    sslcodes_watch_child_init(p, s);
 }

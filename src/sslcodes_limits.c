@@ -20,8 +20,9 @@
  *   494  a header field over LimitRequestFieldSize, or more fields than
  *        LimitRequestFields (SSLCodesHeaderTooLarge)
  *   444  a request whose status became 444 gets no answer at all
- *   499  the client left before the first byte of the answer
- *        (SSLCodesClientClosed)
+ *   499  the client left before the first byte of the answer of a
+ *        backend (SSLCodesClientClosed; the watch that aborts the
+ *        backend at once is sslcodes_watch.c)
  *
  * All three arise where core builds or sends the answer: httpd rejects an
  * oversized header while reading it and runs no post_read_request hook
@@ -65,7 +66,8 @@ typedef struct {
 /* SSLCODES_DROP: what it does with what reaches it. */
 typedef enum {
     SSLCODES_OUT_CHECK = 1,           /* 499: look at the socket first   */
-    SSLCODES_OUT_DROP                 /* 444 or 499: send nothing        */
+    SSLCODES_OUT_DROP,                /* 444: send nothing               */
+    SSLCODES_OUT_DROP_499             /* 499: send nothing, and keep 499 */
 } sslcodes_out_e;
 
 static ap_filter_rec_t *sslcodes_lines_filter;
@@ -284,6 +286,13 @@ static apr_status_t sslcodes_drop(ap_filter_t *f, apr_bucket_brigade *bb)
     /* The log's %b speaks of what went out: nothing. */
     if (f->r) {
         f->r->bytes_sent = 0;
+        /* A handler whose backend was cut may answer with an error after
+         * 499 was decided (mod_proxy's 502, mod_cgid's 500): the log says
+         * what the client got. */
+        if ((apr_uintptr_t)f->ctx == SSLCODES_OUT_DROP_499) {
+            f->r->status = SSLCODES_CLIENT_CLOSED;
+            f->r->status_line = NULL;
+        }
     }
     for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb); b = next) {
         next = APR_BUCKET_NEXT(b);
@@ -321,19 +330,23 @@ static int sslcodes_earned(request_rec *r)
 
 static apr_status_t sslcodes_out(ap_filter_t *f, apr_bucket_brigade *bb)
 {
-    if ((apr_uintptr_t)f->ctx == SSLCODES_OUT_DROP) {
+    if ((apr_uintptr_t)f->ctx != SSLCODES_OUT_CHECK) {
         return sslcodes_drop(f, bb);
     }
     /* Decided when the answer is written, not when the watch was set: a
      * subrequest's 496 passed on by its parent is answered (and counted)
      * only after the watch was put in place. */
-    if (!f->r || sslcodes_earned(f->r) || !sslcodes_client_gone(f->c)) {
+    if (!f->r || sslcodes_earned(f->r)
+        || !(sslcodes_client_gone(f->c) || sslcodes_watch_saw_leave(f->r))) {
         /* The first bytes go out: 499 no longer applies. */
+        if (f->r) {
+            sslcodes_watch_end(f->r);
+        }
         ap_remove_output_filter(f);
         return ap_pass_brigade(f->next, bb);
     }
     sslcodes_client_closed(f->r);
-    f->ctx = (void *)(apr_uintptr_t)SSLCODES_OUT_DROP;
+    f->ctx = (void *)(apr_uintptr_t)SSLCODES_OUT_DROP_499;
     return sslcodes_drop(f, bb);
 }
 
@@ -361,19 +374,31 @@ void sslcodes_limits_close(request_rec *r)
  * answer of the module's (494 to 497, the stock 400 for plain HTTP, 444)
  * was counted and logged as that code when it was decided, before a byte
  * was written; a client that leaves afterwards does not make it a 499 too.
- * 499 is for what waits on a handler.
+ * 499 is for what waits on a backend (sslcodes_backend_handler()): a
+ * static file or a quick handler is served as stock serves it, to a
+ * half-closed client too.  An error document of a request whose client
+ * the watch saw leave is not sent either.
  */
-static int sslcodes_watch_499(request_rec *r)
+static int sslcodes_watch_499(request_rec *r, int mode)
 {
-    return sslcodes_srv(r->server)->client_closed && !r->main
-        && !sslcodes_earned(r) && !sslcodes_has_out_filter(r);
+    return !r->main && !sslcodes_earned(r) && !sslcodes_has_out_filter(r)
+        && ((mode != SSLCODES_CLOSED_OFF && sslcodes_backend_handler(r))
+            || sslcodes_watch_saw_leave(r));
 }
 
-/* Watch for 499 where it applies: see sslcodes_out(). */
+/* Watch for 499 where it applies: see sslcodes_out().  With "on", the
+ * client is watched while the backend is awaited (sslcodes_watch.c). */
 void sslcodes_limits_watch(request_rec *r)
 {
-    if (sslcodes_watch_499(r)) {
+    const sslcodes_dir_conf *dc = sslcodes_dir(r);
+    int mode = dc && dc->client_closed != SSLCODES_UNSET
+               ? dc->client_closed : SSLCODES_CLOSED_OFF;
+
+    if (sslcodes_watch_499(r, mode)) {
         sslcodes_out_add(r, SSLCODES_OUT_CHECK);
+        if (mode == SSLCODES_CLOSED_ABORT) {
+            sslcodes_watch_request(r);
+        }
     }
 }
 

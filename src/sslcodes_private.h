@@ -139,7 +139,6 @@ typedef struct {
     const char *trust[SSLCODES_NTRUST]; /* mod_ssl's client-CA lines, read */
     apr_interval_time_t handshake_timeout; /* RequestReadTimeout handshake= */
     int header_too_large;             /* SSLCodesHeaderTooLarge           */
-    int client_closed;                /* SSLCodesClientClosed             */
     int dir_verify;                   /* SSLCODES_DIR_* bits              */
     /* mod_ssl's OCSP settings, read as they go by (sslcodes_ocsp.c). */
     int ocsp;                         /* SSLOCSPEnable: sslcodes_ocsp_e   */
@@ -164,10 +163,20 @@ typedef struct {
     unsigned char session_tag[32];    /* how it checks client certificates */
 } sslcodes_srv_conf;
 
+/* SSLCodesClientClosed: what a client that leaves before the answer
+ * gets. */
+typedef enum {
+    SSLCODES_CLOSED_OFF = 0,          /* stock                            */
+    SSLCODES_CLOSED_ABORT,            /* on: 499, and the backend is shut */
+    SSLCODES_CLOSED_LOG               /* log: 499; the backend finishes   */
+} sslcodes_closed_e;
+
 /* Per directory: SSLCodesVerifyClient in <Location>, <Directory>,
- * <Files> and .htaccess. */
+ * <Files> and .htaccess; SSLCodesClientClosed in the server's sections
+ * (its value at server level is the server's default section's). */
 typedef struct {
     int verify;                       /* sslcodes_verify_e, or UNSET      */
+    int client_closed;                /* sslcodes_closed_e, or UNSET      */
 } sslcodes_dir_conf;
 
 /* What a connection was found to be; set only for the ones looked at:
@@ -255,7 +264,8 @@ const char *sslcodes_set_wire(cmd_parms *cmd, void *dc, const char *arg);
 const char *sslcodes_set_peek_timeout(cmd_parms *cmd, void *dc,
                                       const char *arg);
 const char *sslcodes_set_header_too_large(cmd_parms *cmd, void *dc, int on);
-const char *sslcodes_set_client_closed(cmd_parms *cmd, void *dc, int on);
+const char *sslcodes_set_client_closed(cmd_parms *cmd, void *dc,
+                                       const char *arg);
 const char *sslcodes_note_trust(cmd_parms *cmd, void *dc, const char *args);
 const char *sslcodes_note_verify_depth(cmd_parms *cmd, void *dc,
                                        const char *arg);
@@ -362,6 +372,16 @@ void sslcodes_limits_note_lines(request_rec *r);
 int sslcodes_limits_too_large(request_rec *r, const char **reason);
 void sslcodes_limits_close(request_rec *r);
 void sslcodes_limits_watch(request_rec *r);
+
+/* sslcodes_watch.c: 499 while a request waits on a backend */
+int sslcodes_backend_handler(const request_rec *r);
+int sslcodes_watch_available(void);
+void sslcodes_watch_in_use(void);
+void sslcodes_watch_pre_config(void);
+void sslcodes_watch_child_init(apr_pool_t *pchild, server_rec *s);
+void sslcodes_watch_request(request_rec *r);
+void sslcodes_watch_end(request_rec *r);
+int sslcodes_watch_saw_leave(request_rec *r);
 
 /* sslcodes_status.c: answer counters, shared by all children, shown by
  * mod_status.  CODE is what the request earned, not what went on the

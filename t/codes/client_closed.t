@@ -64,7 +64,7 @@ for my $how (qw(fin rst half)) {
     ok t_cmp($alog, qr/"GET \/cgi\/slow\.cgi\?$how HTTP\/1\.1" 499 499 -/,
              "$how: access log 499, SSLCODES_STATUS 499, no bytes");
 }
-my $log = wait_log($mark, qr/(?:SSLCODES0203.*\n.*){3}/);
+my $log = wait_log($mark, qr/(?:SSLCODES0203[^\n]*\n[\s\S]*?){3}/);
 my @n = $log =~ /\[sslcodes:info\].*SSLCODES0203: client prematurely closed connection \(vhost [^)]*, request "GET \/cgi\/slow\.cgi\?\w+ HTTP\/1\.1"\): 499/g;
 ok t_cmp(scalar @n, 3, 'one info line each');
 
@@ -124,5 +124,8 @@ ok t_cmp($c->{body}, "slow answer\n", 'TLS HTTP/2, control: body');
 my ($n499) = $raw =~ /^SSLCodes499: (\d+)/m;
 ok t_cmp($n499 >= 6 ? 1 : 0, 1, "counted in server-status ($n499)");
 
-my @bad = bad_log_lines(log_since($mark));
+# The backend exchanges cut when each client left: mod_cgid's and
+# mod_proxy_http's own errors about them (see t/codes/backend_abort.t).
+my @bad = bad_log_lines(log_since($mark),
+    qr/End of script output before headers|AH01102|AH00898/);
 ok t_cmp(scalar @bad, 0, 'no error or warn lines') or print "# @bad\n";

@@ -7,52 +7,12 @@ use warnings FATAL => 'all';
 use Apache::Test;
 use Apache::TestUtil;
 use IO::Socket::SSL;
-use IO::Select;
-use Time::HiRes qw(time);
 use SSLCodesTest;
+use SSLCodesH2;
 
 plan tests => 4;
 
 my $port = port('codes_tls_close');
-
-# One HTTP/2 frame: length, type, flags, stream id, payload.
-sub frame {
-    my ($type, $flags, $stream, $payload) = @_;
-    my $len = length $payload;
-    return pack('CnCCN', $len >> 16, $len & 0xffff, $type, $flags, $stream)
-         . $payload;
-}
-
-# A GET for PATH as an HPACK block: indexed :method GET and :scheme https,
-# literal :path and :authority (literal without indexing, indexed names).
-sub get_headers {
-    my $path = shift;
-    return "\x82\x87" . "\x04" . chr(length $path) . $path
-         . "\x01" . chr(length 'localhost') . 'localhost';
-}
-
-# Read frames until one of TYPE arrives on STREAM or TIMEOUT passes.
-sub wait_frame {
-    my ($sock, $buf, $type, $stream, $timeout) = @_;
-    my $end = time + $timeout;
-    while (time < $end) {
-        while (length $$buf >= 9) {
-            my ($l1, $l2, $t, $f, $s) = unpack 'CnCCN', $$buf;
-            my $len = ($l1 << 16) | $l2;
-            last if length $$buf < 9 + $len;
-            my $payload = substr $$buf, 9, $len;
-            substr($$buf, 0, 9 + $len) = '';
-            return [$t, $f, $s & 0x7fffffff, $payload]
-                if $t == $type && ($s & 0x7fffffff) == $stream;
-        }
-        my $sel = IO::Select->new($sock);
-        next unless $sock->pending || $sel->can_read(0.2);
-        my $n = sysread $sock, my $chunk, 65536;
-        return undef unless $n;
-        $$buf .= $chunk;
-    }
-    return undef;
-}
 
 my $sock = IO::Socket::SSL->new(PeerAddr => '127.0.0.1', PeerPort => $port,
     SSL_hostname => 'localhost', SSL_verify_mode => SSL_VERIFY_NONE,
@@ -61,19 +21,19 @@ ok t_cmp($sock->alpn_selected // '', 'h2', 'ALPN chose h2');
 
 my $mark = access_mark();
 my $started = slow_mark();
-syswrite $sock, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" . frame(4, 0, 0, '');
+syswrite $sock, h2_preface();
 # Stream 1: the slow CGI, reset once it runs: the stream's request has
 # been read then, and its answer is still the CGI's two seconds away
 # (SSLCodesTest's wait_slow_started; a fixed pause could reset the stream
 # before a slow server had even started it).
-syswrite $sock, frame(1, 0x5, 1, get_headers('/cgi/slow.cgi?h2reset'));
+syswrite $sock, h2_get(1, '/cgi/slow.cgi?h2reset');
 wait_slow_started($started);
-syswrite $sock, frame(3, 0, 1, pack('N', 8));           # RST_STREAM CANCEL
+syswrite $sock, h2_frame(3, 0, 1, pack('N', 8));           # RST_STREAM CANCEL
 # Stream 3 on the same connection is served.
-syswrite $sock, frame(1, 0x5, 3, get_headers('/ok.html'));
+syswrite $sock, h2_get(3, '/ok.html');
 my $buf = '';
 # HEADERS for stream 3; GUARD only bounds a server that never answers.
-my $f = wait_frame($sock, \$buf, 1, 3, GUARD);
+my $f = h2_wait_frame($sock, \$buf, 1, 3, GUARD);
 ok t_cmp(defined $f ? 'answered' : 'none', 'answered',
          'stream 3 on the same connection is answered');
 # Both streams' lines: each is written after its own answer.
