@@ -381,9 +381,13 @@ void sslcodes_limits_close(request_rec *r)
  */
 static int sslcodes_watch_499(request_rec *r, int mode)
 {
-    return !r->main && !sslcodes_earned(r) && !sslcodes_has_out_filter(r)
-        && ((mode != SSLCODES_CLOSED_OFF && sslcodes_backend_handler(r))
-            || sslcodes_watch_saw_leave(r));
+    /* Most requests leave at the first test: no backend, and no internal
+     * redirect (an error document) after a client left. */
+    if (!(mode != SSLCODES_CLOSED_OFF && sslcodes_backend_handler(r))
+        && !(r->prev && sslcodes_watch_saw_leave(r))) {
+        return 0;
+    }
+    return !r->main && !sslcodes_earned(r) && !sslcodes_has_out_filter(r);
 }
 
 /* Watch for 499 where it applies: see sslcodes_out().  With "on", the

@@ -37,6 +37,7 @@
  *                                       close; calls no part back
  *
  *   then            sslcodes_limits.c   444 and 499 at the first byte out
+ *                   sslcodes_watch.c    499 while a backend is awaited
  *                   sslcodes_status.c   counters; the log reads the verdict
  *
  * Below them all: sslcodes_socket.c (waiting on sockets) and the parsers
