@@ -296,6 +296,12 @@ static apr_status_t sslcodes_drop(ap_filter_t *f, apr_bucket_brigade *bb)
     }
     for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb); b = next) {
         next = APR_BUCKET_NEXT(b);
+        if (APR_BUCKET_IS_EOS(b) && f->r
+            && (apr_uintptr_t)f->ctx == SSLCODES_OUT_DROP_499) {
+            /* The answer is complete: the worker is no longer the
+             * request's, and the watch lets it be. */
+            sslcodes_watch_end(f->r);
+        }
         if (!(f->c->master && APR_BUCKET_IS_EOS(b))) {
             apr_bucket_delete(b);
         }
@@ -337,11 +343,8 @@ static apr_status_t sslcodes_out(ap_filter_t *f, apr_bucket_brigade *bb)
      * subrequest's 496 passed on by its parent is answered (and counted)
      * only after the watch was put in place. */
     if (!f->r || sslcodes_earned(f->r)
-        || !(sslcodes_client_gone(f->c) || sslcodes_watch_saw_leave(f->r))) {
+        || !sslcodes_watch_answer(f->r, sslcodes_client_gone(f->c))) {
         /* The first bytes go out: 499 no longer applies. */
-        if (f->r) {
-            sslcodes_watch_end(f->r);
-        }
         ap_remove_output_filter(f);
         return ap_pass_brigade(f->next, bb);
     }
@@ -367,6 +370,25 @@ void sslcodes_limits_close(request_rec *r)
     }
     sslcodes_abort(r->connection);
     sslcodes_out_add(r, SSLCODES_OUT_DROP);
+}
+
+/*
+ * A request waits on a backend when its handler is mod_proxy's (every
+ * scheme, balancers, SetHandler "proxy:...") or a CGI's (mod_cgid, or
+ * mod_cgi).  Other handlers are left alone: a static file, or a handler
+ * that waits on a database pool, is served as stock serves it.
+ */
+static int sslcodes_backend_handler(const request_rec *r)
+{
+    const char *h = r->handler;
+
+    if (!h) {
+        return 0;
+    }
+    return strcmp(h, "proxy-server") == 0
+        || strncmp(h, "proxy:", 6) == 0
+        || strcmp(h, "cgi-script") == 0
+        || strcmp(h, CGI_MAGIC_TYPE) == 0;
 }
 
 /*

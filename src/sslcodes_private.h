@@ -375,14 +375,19 @@ void sslcodes_limits_close(request_rec *r);
 void sslcodes_limits_watch(request_rec *r);
 
 /* sslcodes_watch.c: 499 while a request waits on a backend */
-int sslcodes_backend_handler(const request_rec *r);
-int sslcodes_watch_available(void);
 void sslcodes_watch_in_use(void);
 void sslcodes_watch_pre_config(void);
 void sslcodes_watch_child_init(apr_pool_t *pchild, server_rec *s);
 void sslcodes_watch_request(request_rec *r);
+int sslcodes_watch_answer(request_rec *r, int gone);
 void sslcodes_watch_end(request_rec *r);
 int sslcodes_watch_saw_leave(request_rec *r);
+
+/* sslcodes_blocked.c: the outgoing socket a thread waits on (Linux) */
+#ifdef __linux__
+int sslcodes_blocked_shut(pid_t tid, int client_fd, dev_t client_dev,
+                          ino_t client_ino);
+#endif
 
 /* sslcodes_status.c: answer counters, shared by all children, shown by
  * mod_status.  CODE is what the request earned, not what went on the

@@ -30,21 +30,18 @@
  *             the stream is reset or the connection goes (looked at every
  *             SSLCODES_WATCH_TICK_MS).
  *
- * When a client leaves, the thread asks Linux what the request's worker
- * is blocked on (/proc/self/task/TID/syscall) and, if that is a socket
- * other than the client's, shuts it down: the backend sees its connection
- * close (a CGI under mod_cgid sees its stdin and stdout close), the
- * worker's read returns at once, and the handler's error answer is turned
- * into a silent 499 by SSLCODES_DROP (sslcodes_limits.c).
+ * When a client leaves, the thread finds the outgoing socket that the
+ * request's worker is blocked on, and shuts it down (sslcodes_blocked.c):
+ * the backend sees its connection close (a CGI under mod_cgid sees its
+ * stdin and stdout close), the worker's read returns at once, and the
+ * handler's error answer is turned into a silent 499 by SSLCODES_DROP
+ * (sslcodes_limits.c).  The list's lock holds the request meanwhile: a
+ * request leaves the list, under the lock, before its pool goes, and it
+ * is done with once its answer starts or is complete.
  *
- * Nothing is guessed.  The list's lock holds the request: a request
- * leaves the list, under the lock, before its pool goes.  The descriptor
- * is duplicated, and the duplicate is used only if the worker is still in
- * the same system call (number, arguments, stack and program counter) once
- * it is held: so what is shut is the socket the worker waits on, never a
- * number reused since.  A worker that is busy, or waits on something else
- * (a pipe, a lock), is asked again at the next tick until it waits on a
- * socket or its request ends.
+ * A worker that is busy, or waits on no socket (a lock, mod_cgi's pipes),
+ * is asked again later, less often as time goes on, until its request
+ * ends.
  */
 
 #ifndef _GNU_SOURCE
@@ -57,6 +54,9 @@
 #include "http_core.h"
 #include "http_log.h"
 
+#include "ap_mpm.h"
+
+#include "apr_atomic.h"
 #include "apr_portable.h"
 #include "apr_ring.h"
 #include "apr_strings.h"
@@ -71,47 +71,46 @@ APLOG_USE_MODULE(sslcodes);
 #define SSLCODES_HAVE_WATCH 1
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 /* How often HTTP/2 streams, and workers not yet waiting, are looked at. */
 #define SSLCODES_WATCH_TICK_MS 20
-/* The most descriptors of one poll() that are looked through. */
-#define SSLCODES_WATCH_POLLFDS 8
 
 typedef struct sslcodes_watch sslcodes_watch;
 struct sslcodes_watch {
     APR_RING_ENTRY(sslcodes_watch) link;
     apr_uint64_t id;                  /* epoll's key: never reused        */
+    apr_pool_t *pool;                 /* the request's, with the cleanup  */
     conn_rec *c;                      /* the request's (a stream's: h2)   */
     server_rec *s;                    /* for the debug line               */
-    int client_fd;                    /* the client's socket              */
+    int client_fd;                    /* the client's socket, and ...     */
+    dev_t client_dev;                 /* ... what it is, to tell it from  */
+    ino_t client_ino;                 /*     a number reused since        */
     pid_t tid;                        /* the worker that waits            */
     int gone;                         /* the client left                  */
-    int done;                         /* the backend was shut, or given up */
+    int done;                         /* answered, shut, or given up      */
+    int tries;                        /* attempts to find a socket        */
+    apr_time_t next_try;
 };
 APR_RING_HEAD(sslcodes_watch_ring, sslcodes_watch);
 
-/* The watch of a child process.  Written by workers and the thread under
- * the lock; the thread's handle and descriptors are set once. */
+/* The watch of a child process.  The list is the lock's; the thread's
+ * handle and descriptors are set once, before it starts. */
 static struct {
     apr_thread_mutex_t *lock;
     struct sslcodes_watch_ring list;
     apr_thread_t *thread;
     int epfd;
     int wake;                         /* eventfd: a stream, or stop       */
-    int stop;
+    volatile apr_uint32_t stop;
+    int unthreaded;                   /* prefork: see sslcodes_watch_lock */
     apr_uint64_t next_id;
 } sslcodes_w;
 
@@ -134,177 +133,34 @@ void sslcodes_watch_pre_config(void)
 #endif
 }
 
-int sslcodes_watch_available(void)
-{
 #ifdef SSLCODES_HAVE_WATCH
-    return 1;
-#else
-    return 0;
-#endif
-}
-
-/*
- * A request waits on a backend when its handler is mod_proxy's (every
- * scheme, balancers, SetHandler "proxy:...") or a CGI's (mod_cgid, or
- * mod_cgi).  Other handlers are left alone: a static file, or a handler
- * that waits on a database pool, is served as stock serves it.
- */
-int sslcodes_backend_handler(const request_rec *r)
-{
-    const char *h = r->handler;
-
-    if (!h) {
-        return 0;
-    }
-    return strcmp(h, "proxy-server") == 0
-        || strncmp(h, "proxy:", 6) == 0
-        || strcmp(h, "cgi-script") == 0
-        || strcmp(h, CGI_MAGIC_TYPE) == 0;
-}
-
-#ifdef SSLCODES_HAVE_WATCH
-
-/* --- What a worker waits on ---------------------------------------------- */
-
-/* The system call thread TID is in: its line of /proc, into BUF. */
-static int sslcodes_syscall_line(pid_t tid, char *buf, apr_size_t len)
-{
-    char path[64];
-    ssize_t n;
-    int fd;
-
-    apr_snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-        return 0;
-    }
-    n = read(fd, buf, len - 1);
-    close(fd);
-    if (n <= 0) {
-        return 0;
-    }
-    buf[n] = '\0';
-    return 1;
-}
-
-/* The one descriptor of a poll() array, at ADDR in this process, that is
- * not the client's; -1 if none, or more than one. */
-static int sslcodes_poll_target(unsigned long addr, unsigned long nfds,
-                                int client_fd)
-{
-    struct pollfd pfd[SSLCODES_WATCH_POLLFDS];
-    struct iovec local, remote;
-    unsigned long i;
-    int fd = -1;
-
-    if (nfds == 0 || nfds > SSLCODES_WATCH_POLLFDS) {
-        return -1;
-    }
-    /* Read as a debugger would: an address that is no longer mapped is
-     * an error here, not a crash. */
-    local.iov_base = pfd;
-    local.iov_len = nfds * sizeof(pfd[0]);
-    remote.iov_base = (void *)addr;
-    remote.iov_len = local.iov_len;
-    if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0)
-        != (ssize_t)local.iov_len) {
-        return -1;
-    }
-    for (i = 0; i < nfds; i++) {
-        if (pfd[i].fd < 0 || pfd[i].fd == client_fd || pfd[i].fd == fd) {
-            continue;
-        }
-        if (fd >= 0) {
-            return -1;
-        }
-        fd = pfd[i].fd;
-    }
-    return fd;
-}
-
-/* The descriptor that the system call of LINE waits on; -1 if it waits on
- * none the module knows (or is not in a system call at all). */
-static int sslcodes_waited_fd(const char *line, int client_fd)
-{
-    unsigned long a[2];
-    char *end;
-    long nr;
-
-    nr = strtol(line, &end, 10);
-    if (end == line || nr < 0) {
-        return -1;
-    }
-    a[0] = strtoul(end, &end, 16);
-    a[1] = strtoul(end, &end, 16);
-    switch (nr) {
-#ifdef SYS_poll
-    case SYS_poll:
-#endif
-    case SYS_ppoll:
-        return sslcodes_poll_target(a[0], a[1], client_fd);
-#ifdef SYS_read
-    case SYS_read:
-#endif
-    case SYS_readv:
-    case SYS_recvfrom:
-    case SYS_recvmsg:
-    case SYS_write:
-    case SYS_writev:
-    case SYS_sendto:
-    case SYS_sendmsg:
-    case SYS_connect:
-        return (int)a[0] == client_fd ? -1 : (int)a[0];
-    default:
-        return -1;
-    }
-}
-
-/* Is FD a socket, and not the client's? */
-static int sslcodes_backend_socket(int fd, int client_fd)
-{
-    struct stat st, cst;
-
-    if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) {
-        return 0;
-    }
-    return client_fd < 0 || fstat(client_fd, &cst) != 0
-        || st.st_ino != cst.st_ino || st.st_dev != cst.st_dev;
-}
-
-/*
- * Shut down what W's worker waits on.  Returns 1 once it is shut, 0 to
- * ask again at the next tick (the worker is busy, or waits on the client
- * itself or on something that is no socket).
- */
-static int sslcodes_watch_abort(sslcodes_watch *w)
-{
-    char before[256], after[256];
-    int fd, held;
-
-    if (!sslcodes_syscall_line(w->tid, before, sizeof(before))) {
-        return 0;
-    }
-    if ((fd = sslcodes_waited_fd(before, w->client_fd)) < 0) {
-        return 0;
-    }
-    if ((held = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
-        return 0;
-    }
-    if (!sslcodes_syscall_line(w->tid, after, sizeof(after))
-        || strcmp(before, after) != 0
-        || !sslcodes_backend_socket(held, w->client_fd)) {
-        close(held);
-        return 0;
-    }
-    shutdown(held, SHUT_RDWR);
-    close(held);
-    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, w->s, SSLCODES_LOGNO(0204)
-                 "client %s left: shut down the backend connection its "
-                 "request waited on (descriptor %d, system call %ld)",
-                 w->c->client_ip, fd, strtol(before, NULL, 10));
-    return 1;
-}
 
 /* --- The list ------------------------------------------------------------ */
+
+/*
+ * The list's lock, as a worker takes it.  Under prefork, stopping a child
+ * runs its pool cleanups (and so sslcodes_watch_cleanup()) from a signal
+ * handler: signals wait while the worker holds the lock, or the handler
+ * would wait for it forever.  The watch thread takes no signal at all.
+ */
+static void sslcodes_watch_lock(sigset_t *old)
+{
+    sigset_t all;
+
+    if (sslcodes_w.unthreaded) {
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, old);
+    }
+    apr_thread_mutex_lock(sslcodes_w.lock);
+}
+
+static void sslcodes_watch_unlock(const sigset_t *old)
+{
+    apr_thread_mutex_unlock(sslcodes_w.lock);
+    if (sslcodes_w.unthreaded) {
+        pthread_sigmask(SIG_SETMASK, old, NULL);
+    }
+}
 
 static sslcodes_watch *sslcodes_watch_find_conn(const conn_rec *c)
 {
@@ -346,9 +202,19 @@ static void sslcodes_watch_wake(void)
     }
 }
 
+/* Is the client socket of W still the one it was?  A closed connection's
+ * number may have gone to another, watched in its turn. */
+static int sslcodes_watch_same_client(const sslcodes_watch *w)
+{
+    struct stat st;
+
+    return fstat(w->client_fd, &st) == 0 && st.st_dev == w->client_dev
+        && st.st_ino == w->client_ino;
+}
+
 static void sslcodes_watch_remove(sslcodes_watch *w)
 {
-    if (!w->c->master) {
+    if (!w->c->master && sslcodes_watch_same_client(w)) {
         epoll_ctl(sslcodes_w.epfd, EPOLL_CTL_DEL, w->client_fd, NULL);
     }
     APR_RING_REMOVE(w, link);
@@ -356,9 +222,11 @@ static void sslcodes_watch_remove(sslcodes_watch *w)
 
 static apr_status_t sslcodes_watch_cleanup(void *data)
 {
-    apr_thread_mutex_lock(sslcodes_w.lock);
+    sigset_t old;
+
+    sslcodes_watch_lock(&old);
     sslcodes_watch_remove(data);
-    apr_thread_mutex_unlock(sslcodes_w.lock);
+    sslcodes_watch_unlock(&old);
     return APR_SUCCESS;
 }
 
@@ -390,75 +258,152 @@ static void sslcodes_watch_add(request_rec *r, sslcodes_watch *w)
         }
     }
     APR_RING_INSERT_TAIL(&sslcodes_w.list, w, sslcodes_watch, link);
+    apr_pool_cleanup_register(r->pool, w, sslcodes_watch_cleanup,
+                              apr_pool_cleanup_null);
     if (r->connection->master) {
         /* The thread may wait with no tick. */
         sslcodes_watch_wake();
     }
-    apr_pool_cleanup_register(r->pool, w, sslcodes_watch_cleanup,
-                              apr_pool_cleanup_null);
+}
+
+/* A connection's earlier request whose answer is complete, but whose pool
+ * lives on (its end is still being written, or a pipelined request comes
+ * first): it makes way. */
+static void sslcodes_watch_replace(sslcodes_watch *old)
+{
+    sslcodes_watch_remove(old);
+    apr_pool_cleanup_kill(old->pool, old, sslcodes_watch_cleanup);
 }
 
 /* R's handler is about to wait on a backend: watch its client until the
- * answer starts, or the request ends.  Once per connection at a time: an
- * internal redirect shares its first request's pool, and its watch. */
+ * answer is complete, or the request ends.  An internal redirect shares
+ * its first request's pool, and its watch. */
 void sslcodes_watch_request(request_rec *r)
 {
-    sslcodes_watch *w;
+    sslcodes_watch *w, *old;
+    struct stat st;
+    sigset_t mask;
     int fd;
 
-    if (!sslcodes_w.thread || (fd = sslcodes_watch_client_fd(r->connection)) < 0) {
+    if (!sslcodes_w.thread
+        || (fd = sslcodes_watch_client_fd(r->connection)) < 0
+        || fstat(fd, &st) != 0) {
         return;
     }
-    apr_thread_mutex_lock(sslcodes_w.lock);
-    if (!sslcodes_watch_find_conn(r->connection)) {
+    sslcodes_watch_lock(&mask);
+    old = sslcodes_watch_find_conn(r->connection);
+    if (old && old->done) {
+        sslcodes_watch_replace(old);
+        old = NULL;
+    }
+    if (!old) {
         w = apr_pcalloc(r->pool, sizeof(*w));
+        w->pool = r->pool;
         w->c = r->connection;
         w->s = r->server;
         w->client_fd = fd;
+        w->client_dev = st.st_dev;
+        w->client_ino = st.st_ino;
         w->tid = (pid_t)syscall(SYS_gettid);
         sslcodes_watch_add(r, w);
     }
-    apr_thread_mutex_unlock(sslcodes_w.lock);
+    sslcodes_watch_unlock(&mask);
 }
 
-/* The answer starts: what the client does now is core's business. */
+/* R's answer starts, unless its client left: the watch's word, or GONE
+ * (what the socket says now).  Once it starts, what the client does is
+ * core's business.  Returns whether the client left. */
+int sslcodes_watch_answer(request_rec *r, int gone)
+{
+    sslcodes_watch *w;
+    sigset_t mask;
+
+    if (!sslcodes_w.thread) {
+        return gone;
+    }
+    sslcodes_watch_lock(&mask);
+    if ((w = sslcodes_watch_find_conn(r->connection)) != NULL) {
+        gone = gone || w->gone;
+        w->done = w->done || !gone;
+    }
+    sslcodes_watch_unlock(&mask);
+    return gone;
+}
+
+/* R's answer is complete: the worker is no longer the request's. */
 void sslcodes_watch_end(request_rec *r)
 {
     sslcodes_watch *w;
+    sigset_t mask;
 
     if (!sslcodes_w.thread) {
         return;
     }
-    apr_thread_mutex_lock(sslcodes_w.lock);
+    sslcodes_watch_lock(&mask);
     if ((w = sslcodes_watch_find_conn(r->connection)) != NULL) {
         w->done = 1;
     }
-    apr_thread_mutex_unlock(sslcodes_w.lock);
+    sslcodes_watch_unlock(&mask);
 }
 
 /* Did the watch see R's client leave? */
 int sslcodes_watch_saw_leave(request_rec *r)
 {
     sslcodes_watch *w;
+    sigset_t mask;
     int gone = 0;
 
     if (!sslcodes_w.thread) {
         return 0;
     }
-    apr_thread_mutex_lock(sslcodes_w.lock);
+    sslcodes_watch_lock(&mask);
     if ((w = sslcodes_watch_find_conn(r->connection)) != NULL) {
         gone = w->gone;
     }
-    apr_thread_mutex_unlock(sslcodes_w.lock);
+    sslcodes_watch_unlock(&mask);
     return gone;
 }
 
 /* --- The thread ---------------------------------------------------------- */
 
-static void sslcodes_watch_left(sslcodes_watch *w)
+/* A worker that waits on no socket yet is asked every tick for its first
+ * second, then every SSLCODES_WATCH_SLOW_MS (mod_cgi, for one, never
+ * does). */
+#define SSLCODES_WATCH_SLOW_MS 500
+
+/* What the debug line says of a shut socket, written once the lock is
+ * given back. */
+typedef struct {
+    server_rec *s;
+    char client[64];
+    int fd;
+} sslcodes_watch_shut;
+
+#define SSLCODES_WATCH_SHUTS 16
+
+static void sslcodes_watch_try(sslcodes_watch *w, apr_time_t now,
+                               sslcodes_watch_shut *shut, int *nshut)
 {
-    if (w) {
-        w->gone = 1;
+    int fd;
+
+    if (now < w->next_try) {
+        return;
+    }
+    if ((fd = sslcodes_blocked_shut(w->tid, w->client_fd, w->client_dev,
+                                    w->client_ino)) < 0) {
+        w->tries++;
+        w->next_try = now + apr_time_from_msec(
+            w->tries < 1000 / SSLCODES_WATCH_TICK_MS ? 0
+                                                     : SSLCODES_WATCH_SLOW_MS);
+        return;
+    }
+    w->done = 1;
+    if (*nshut < SSLCODES_WATCH_SHUTS) {
+        shut[*nshut].s = w->s;
+        shut[*nshut].fd = fd;
+        apr_cpystrn(shut[*nshut].client, w->c->client_ip,
+                    sizeof(shut[*nshut].client));
+        (*nshut)++;
     }
 }
 
@@ -466,62 +411,79 @@ static void sslcodes_watch_left(sslcodes_watch *w)
  * whether any needs the next tick.  mod_http2 sets a stream's c->aborted
  * from its own threads; it is only read here, and a stale read is
  * corrected at the next tick. */
-static int sslcodes_watch_sweep(void)
+static int sslcodes_watch_sweep(sslcodes_watch_shut *shut, int *nshut)
 {
     sslcodes_watch *w;
+    apr_time_t now = apr_time_now();
     int tick = 0;
 
     APR_RING_FOREACH(w, &sslcodes_w.list, sslcodes_watch, link) {
         if (w->c->master && w->c->aborted) {
-            sslcodes_watch_left(w);
+            w->gone = 1;
         }
-        if (w->gone && !w->done && sslcodes_watch_abort(w)) {
-            w->done = 1;
+        if (w->gone && !w->done) {
+            sslcodes_watch_try(w, now, shut, nshut);
         }
         tick |= sslcodes_watch_ticks(w);
     }
     return tick;
 }
 
+static void sslcodes_watch_events(const struct epoll_event *ev, int n)
+{
+    sslcodes_watch *w;
+    uint64_t count;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        if (ev[i].data.u64 == 0) {
+            if (read(sslcodes_w.wake, &count, sizeof(count)) < 0) {
+                /* Nothing to read: woken already. */
+            }
+        }
+        else if ((w = sslcodes_watch_find_id(ev[i].data.u64)) != NULL) {
+            w->gone = 1;
+        }
+    }
+}
+
 static void *APR_THREAD_FUNC sslcodes_watch_main(apr_thread_t *t, void *arg)
 {
     struct epoll_event ev[16];
-    uint64_t count;
-    int n, i, timeout = -1;
+    sslcodes_watch_shut shut[SSLCODES_WATCH_SHUTS];
+    int n, i, nshut, timeout = -1;
 
     (void)arg;
     for (;;) {
         n = epoll_wait(sslcodes_w.epfd, ev, 16, timeout);
-        apr_thread_mutex_lock(sslcodes_w.lock);
-        if (sslcodes_w.stop) {
-            apr_thread_mutex_unlock(sslcodes_w.lock);
+        if (apr_atomic_read32(&sslcodes_w.stop)) {
             break;
         }
-        for (i = 0; i < n; i++) {
-            if (ev[i].data.u64 == 0) {
-                if (read(sslcodes_w.wake, &count, sizeof(count)) < 0) {
-                    /* Nothing to read: woken already. */
-                }
-            }
-            else {
-                sslcodes_watch_left(sslcodes_watch_find_id(ev[i].data.u64));
-            }
-        }
-        timeout = sslcodes_watch_sweep() ? SSLCODES_WATCH_TICK_MS : -1;
+        nshut = 0;
+        apr_thread_mutex_lock(sslcodes_w.lock);
+        sslcodes_watch_events(ev, n);
+        timeout = sslcodes_watch_sweep(shut, &nshut)
+                  ? SSLCODES_WATCH_TICK_MS : -1;
         apr_thread_mutex_unlock(sslcodes_w.lock);
+        for (i = 0; i < nshut; i++) {
+            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, shut[i].s,
+                         SSLCODES_LOGNO(0204) "client %s left: shut down "
+                         "the backend connection its request waited on "
+                         "(descriptor %d)", shut[i].client, shut[i].fd);
+        }
     }
     apr_thread_exit(t, APR_SUCCESS);
     return NULL;
 }
 
+/* Without the lock: under prefork this runs in a signal handler (see
+ * sslcodes_watch_lock()), and the thread leaves at its next wake. */
 static apr_status_t sslcodes_watch_stop(void *data)
 {
     apr_status_t rv;
 
     (void)data;
-    apr_thread_mutex_lock(sslcodes_w.lock);
-    sslcodes_w.stop = 1;
-    apr_thread_mutex_unlock(sslcodes_w.lock);
+    apr_atomic_set32(&sslcodes_w.stop, 1);
     sslcodes_watch_wake();
     apr_thread_join(&rv, sslcodes_w.thread);
     sslcodes_w.thread = NULL;
@@ -548,6 +510,7 @@ static apr_status_t sslcodes_watch_open(apr_pool_t *pchild)
 {
     struct epoll_event ev;
     apr_status_t rv;
+    int threaded = 0;
 
     rv = apr_thread_mutex_create(&sslcodes_w.lock, APR_THREAD_MUTEX_DEFAULT,
                                  pchild);
@@ -555,7 +518,9 @@ static apr_status_t sslcodes_watch_open(apr_pool_t *pchild)
         return rv;
     }
     APR_RING_INIT(&sslcodes_w.list, sslcodes_watch, link);
-    sslcodes_w.stop = 0;
+    apr_atomic_set32(&sslcodes_w.stop, 0);
+    ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded);
+    sslcodes_w.unthreaded = threaded == AP_MPMQ_NOT_SUPPORTED;
     if ((sslcodes_w.epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
         return APR_FROM_OS_ERROR(errno);
     }
@@ -581,6 +546,12 @@ static apr_status_t sslcodes_watch_open(apr_pool_t *pchild)
 void sslcodes_watch_request(request_rec *r)
 {
     (void)r;
+}
+
+int sslcodes_watch_answer(request_rec *r, int gone)
+{
+    (void)r;
+    return gone;
 }
 
 void sslcodes_watch_end(request_rec *r)
