@@ -291,8 +291,8 @@ int sslcodes_post_perdir_config(request_rec *r)
  * ap_die(), the way post_read_request answers 497, so every
  * SSLCodesErrorDocument form works; the answer core had begun then sends
  * nothing more.  R's configuration is the one core chose before the error
- * (for 494, the address's default vhost, or on TLS the one SNI chose: Host
- * may not have been read).  Otherwise 444 is silenced, and 499 is watched
+ * (for 494, the address's default vhost, on TLS too: Host may not have
+ * been read).  Otherwise 444 is silenced, and 499 is watched
  * for on answers that no handler made.
  */
 void sslcodes_insert_error_filter(request_rec *r)
