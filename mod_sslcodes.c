@@ -37,6 +37,7 @@
 #include "http_request.h"
 #include "ap_expr.h"
 
+#include "mod_proxy.h"
 #include "mod_ssl.h"
 
 #include "sslcodes_private.h"
@@ -243,6 +244,11 @@ static void sslcodes_register_request(void)
      * the response starts. */
     ap_hook_insert_filter(sslcodes_insert_filter, NULL, NULL,
                           APR_HOOK_REALLY_LAST);
+
+    /* mod_proxy_http's and mod_proxy_uwsgi's backend connection, for the
+     * 499 watch (sslcodes_watch.c).  mod_proxy may not be loaded. */
+    APR_OPTIONAL_HOOK(proxy, create_req, sslcodes_watch_backend, NULL, NULL,
+                      APR_HOOK_MIDDLE);
 
     /* Before mod_log_config writes %>s: see sslcodes_log_transaction(). */
     ap_hook_log_transaction(sslcodes_log_transaction, NULL, NULL,

@@ -107,6 +107,17 @@ static int sslcodes_poll_target(unsigned long addr, unsigned long nfds,
     return fd;
 }
 
+/* Can this process read its threads' system calls?  Not once it has
+ * changed user (httpd started as root): it is no longer dumpable, and
+ * its /proc files are root's. */
+int sslcodes_blocked_readable(void)
+{
+    char line[256];
+
+    return sslcodes_syscall_line((pid_t)syscall(SYS_gettid), line,
+                                 sizeof(line));
+}
+
 /* The descriptor that the system call of LINE waits on; -1 if it waits on
  * none the module knows (or is not in a system call at all). */
 static int sslcodes_waited_fd(const char *line, int client_fd)

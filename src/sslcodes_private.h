@@ -382,9 +382,11 @@ void sslcodes_watch_request(request_rec *r);
 int sslcodes_watch_answer(request_rec *r, int gone);
 void sslcodes_watch_end(request_rec *r);
 int sslcodes_watch_saw_leave(request_rec *r);
+int sslcodes_watch_backend(request_rec *r, request_rec *backend);
 
 /* sslcodes_blocked.c: the outgoing socket a thread waits on (Linux) */
 #ifdef __linux__
+int sslcodes_blocked_readable(void);
 int sslcodes_blocked_shut(pid_t tid, int client_fd, dev_t client_dev,
                           ino_t client_ino);
 #endif

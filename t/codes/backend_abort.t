@@ -22,7 +22,7 @@ use SSLCodesH2;
 use SSLCodesOCSP qw(throwaway_httpd);
 
 my ($fpm) = glob '/usr/sbin/php-fpm*';
-plan tests => 43, need { 'php-fpm (Debian package php-fpm)' => defined $fpm };
+plan tests => 45, need { 'php-fpm (Debian package php-fpm)' => defined $fpm };
 
 my $t = t_dir();
 my $mpm = $ENV{SSLCODES_MPM} || 'event';
@@ -216,6 +216,9 @@ for my $how (qw(fin rst half)) {
     check_abort("plain $how", $path, $left, 'HTTP/1.1');
 }
 my $elog = $h->{log}->();
+# mod_proxy_http hands its backend connection over: that is what is shut.
+my @held = $elog =~ /SSLCODES0204: client 127\.0\.0\.1 left: shut down its request's mod_proxy backend connection/g;
+ok t_cmp(scalar @held, 3, "mod_proxy_http: its own backend connection is shut");
 my @info = $elog =~ /\[sslcodes:info\].*SSLCODES0203: client prematurely closed connection \(vhost [^)]*, request "GET \/api\/\w+ HTTP\/1\.1"\): 499/g;
 ok t_cmp(scalar @info, 3, 'one info line each, in nginx words');
 
@@ -312,6 +315,10 @@ sub fpm_close_wait {
     ok t_cmp(within($left, $seen), 'yes', "cgid: logged within $bound s");
     my $ended = wait_for(sub { kill(0, $pid) ? 0 : time });
     ok t_cmp(within($left, $ended), 'yes', "cgid: the script ended within $bound s");
+    # mod_proxy_fcgi and mod_cgid hand nothing over: the socket their
+    # worker waits on is found (this server did not change user).
+    my @found = $h->{log}->() =~ /SSLCODES0204: client 127\.0\.0\.1 left: shut down the socket its worker waited on \(descriptor \d+\)/g;
+    ok t_cmp(scalar @found, 2, 'php-fpm and cgid: the socket their worker waits on is shut');
 }
 
 # --- 4 workers, 8 abandoned requests to a stalled backend -------------------
