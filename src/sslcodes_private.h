@@ -374,7 +374,11 @@ int sslcodes_limits_too_large(request_rec *r, const char **reason);
 void sslcodes_limits_close(request_rec *r);
 void sslcodes_limits_watch(request_rec *r);
 
-/* sslcodes_watch.c: 499 while a request waits on a backend */
+/* sslcodes_watch.c: 499 while a request waits on a backend (the watch
+ * runs where epoll, eventfd and threads are: Linux) */
+#if defined(__linux__) && APR_HAS_THREADS
+#define SSLCODES_HAVE_WATCH 1
+#endif
 void sslcodes_watch_in_use(void);
 void sslcodes_watch_pre_config(void);
 void sslcodes_watch_child_init(apr_pool_t *pchild, server_rec *s);

@@ -71,8 +71,7 @@
 
 APLOG_USE_MODULE(sslcodes);
 
-#if defined(__linux__) && APR_HAS_THREADS
-#define SSLCODES_HAVE_WATCH 1
+#ifdef SSLCODES_HAVE_WATCH
 
 #include <errno.h>
 #include <pthread.h>
@@ -87,7 +86,7 @@ APLOG_USE_MODULE(sslcodes);
 #include "sslcodes_watch.h"
 
 sslcodes_watch_state sslcodes_w;
-#endif /* __linux__ && APR_HAS_THREADS */
+#endif /* SSLCODES_HAVE_WATCH */
 
 #ifdef SSLCODES_HAVE_WATCH
 

@@ -65,11 +65,10 @@ typedef struct {
     apr_uint64_t next_id;
 } sslcodes_watch_state;
 
-extern sslcodes_watch_state sslcodes_w;
-
 #if defined(__GNUC__) && __GNUC__ >= 4
 #pragma GCC visibility push(hidden)
 #endif
+extern sslcodes_watch_state sslcodes_w;
 sslcodes_watch *sslcodes_watch_find_id(apr_uint64_t id);
 int sslcodes_watch_ticks(const sslcodes_watch *w);
 void sslcodes_watch_wake(void);

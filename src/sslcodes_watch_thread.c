@@ -37,8 +37,7 @@
 
 APLOG_USE_MODULE(sslcodes);
 
-#if defined(__linux__) && APR_HAS_THREADS
-#define SSLCODES_HAVE_WATCH 1
+#ifdef SSLCODES_HAVE_WATCH
 
 #include <errno.h>
 #include <pthread.h>
@@ -54,7 +53,7 @@ APLOG_USE_MODULE(sslcodes);
 /* Is SSLCodesClientClosed on anywhere?  Set while the configuration is
  * read, in the parent; the children start a watch only then. */
 static int sslcodes_watch_wanted;
-#endif /* __linux__ && APR_HAS_THREADS */
+#endif /* SSLCODES_HAVE_WATCH */
 
 void sslcodes_watch_in_use(void)
 {
