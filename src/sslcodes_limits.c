@@ -296,8 +296,7 @@ static apr_status_t sslcodes_drop(ap_filter_t *f, apr_bucket_brigade *bb)
     }
     for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb); b = next) {
         next = APR_BUCKET_NEXT(b);
-        if (APR_BUCKET_IS_EOS(b) && f->r
-            && (apr_uintptr_t)f->ctx == SSLCODES_OUT_DROP_499) {
+        if (APR_BUCKET_IS_EOS(b) && f->r) {
             /* The answer is complete: the worker is no longer the
              * request's, and the watch lets it be. */
             sslcodes_watch_end(f->r);

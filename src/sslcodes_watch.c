@@ -326,6 +326,7 @@ int sslcodes_watch_backend(request_rec *r, request_rec *backend)
         && (held = fcntl(fd, F_DUPFD_CLOEXEC, 0)) >= 0) {
         sslcodes_watch_drop_backend(w);
         w->backend = held;
+        w->backend_shut = 0;
         w->backend_pool = backend->pool;
         apr_pool_cleanup_register(backend->pool, w,
                                   sslcodes_watch_backend_gone,

@@ -44,8 +44,9 @@ struct sslcodes_watch {
     pid_t tid;                        /* the worker that waits            */
     int backend;                      /* mod_proxy's socket (a duplicate) */
     apr_pool_t *backend_pool;         /* ... until this pool goes, or -1  */
+    int backend_shut;                 /* ... and it was shut              */
     int gone;                         /* the client left                  */
-    int done;                         /* answered, shut, or given up      */
+    int done;                         /* its answer started, or ended     */
     int tries;                        /* attempts to find a socket        */
     apr_time_t next_try;
 };

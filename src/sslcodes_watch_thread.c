@@ -88,30 +88,41 @@ typedef struct {
 
 #define SSLCODES_WATCH_SHUTS 16
 
+/*
+ * W's client left: shut down what its request waits on.  The entry stays
+ * watched until the answer starts or ends (a handler may connect again:
+ * a balancer's next member); a socket is shut once.
+ */
 static void sslcodes_watch_try(sslcodes_watch *w, apr_time_t now,
                                sslcodes_watch_shut *shut, int *nshut)
 {
-    int fd;
+    int fd = -1;
 
-    if (now < w->next_try) {
-        return;
-    }
     if (w->backend >= 0) {
+        if (w->backend_shut) {
+            return;
+        }
         shutdown(w->backend, SHUT_RDWR);
-        fd = -1;
+        w->backend_shut = 1;
     }
-    else if (!sslcodes_w.proc
+    else if (now < w->next_try || !sslcodes_w.proc
              || (fd = sslcodes_blocked_shut(w->tid, w->client_fd,
                                             w->client_dev,
                                             w->client_ino)) < 0) {
-        /* Nothing held, and no socket waited on yet. */
-        w->tries++;
-        w->next_try = now + apr_time_from_msec(
-            w->tries < 1000 / SSLCODES_WATCH_TICK_MS ? 0
-                                                     : SSLCODES_WATCH_SLOW_MS);
+        /* Nothing held, and no socket waited on yet: ask again soon,
+         * then less often. */
+        if (now >= w->next_try) {
+            w->tries++;
+            w->next_try = now + apr_time_from_msec(
+                w->tries < 1000 / SSLCODES_WATCH_TICK_MS
+                ? 0 : SSLCODES_WATCH_SLOW_MS);
+        }
         return;
     }
-    w->done = 1;
+    else {
+        /* The same socket is not found again before it is closed. */
+        w->next_try = now + apr_time_from_msec(SSLCODES_WATCH_SLOW_MS);
+    }
     if (*nshut < SSLCODES_WATCH_SHUTS) {
         shut[*nshut].s = w->s;
         shut[*nshut].fd = fd;
