@@ -205,8 +205,8 @@ static void *APR_THREAD_FUNC sslcodes_watch_main(apr_thread_t *t, void *arg)
             }
         }
     }
-    /* Returns rather than apr_thread_exit(): under prefork the join is in
-     * a signal handler, and the thread's pool must not be freed then. */
+    /* Returns rather than apr_thread_exit(): the thread's pool is left to
+     * pchild, which may be going away in a prefork signal handler. */
     (void)t;
     return NULL;
 }
