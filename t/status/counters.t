@@ -249,8 +249,7 @@ ok t_cmp("$f2->{auto}{497} $f2->{html}{497}", "$N $N",
 # with, and the test certificate does not name every test vhost.  Under
 # prefork, mod_http2 repeats that it is inactive.  A full restart stops
 # the event MPM's children at once: a worker that closes a connection
-# after its child's listener has gone says so (AH03092), as it does
-# without the module.
+# after its child's listener has gone says so (AH03092, core's message).
 my @startup = (qr/\[ssl:warn\].*AH01882: /, qr/\[ssl:warn\].*AH01909: /,
                qr/\[http2:warn\].*AH10034: /,
                qr/\[mpm_event:error\].*AH03092: process_lingering_close/);
