@@ -57,10 +57,8 @@
 #include "http_core.h"
 #include "http_log.h"
 
-#include "ap_mpm.h"
 #include "mpm_common.h"
 
-#include "apr_atomic.h"
 #include "apr_portable.h"
 #include "apr_ring.h"
 #include "apr_strings.h"
@@ -78,7 +76,6 @@ APLOG_USE_MODULE(sslcodes);
 #include <signal.h>
 #include <stdint.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -86,9 +83,6 @@ APLOG_USE_MODULE(sslcodes);
 #include "sslcodes_watch.h"
 
 sslcodes_watch_state sslcodes_w;
-#endif /* SSLCODES_HAVE_WATCH */
-
-#ifdef SSLCODES_HAVE_WATCH
 
 /* --- The list ------------------------------------------------------------ */
 
