@@ -206,6 +206,10 @@ static void sslcodes_register_request(void)
      * TLS connection's chain, and 494 starts noting header lines. */
     ap_hook_create_request(sslcodes_create_request, NULL, NULL,
                            APR_HOOK_MIDDLE);
+    /* Before any other module looks at the request's vhost: see
+     * sslcodes_limits_note_lines(). */
+    ap_hook_post_read_request(sslcodes_limits_read, NULL, NULL,
+                              APR_HOOK_REALLY_FIRST - 10);
     /* httpd runs this hook for an error document's internal redirect as
      * well, which carries the answer over. */
     ap_hook_post_read_request(sslcodes_post_read_request,

@@ -338,6 +338,11 @@ static int sslcodes_share_address(const server_rec *a, const server_rec *b)
     return 0;
 }
 
+static int sslcodes_wants_494(const sslcodes_srv_conf *sc)
+{
+    return sc->header_too_large;
+}
+
 /* Does TLS server S, or a name-based sibling on its address, want this?
  * The main server is no one's sibling: it only takes connections that no
  * vhost address matches. */
@@ -372,6 +377,11 @@ static void sslcodes_derive(server_rec *main_s)
         sc->classify = sslcodes_address_wants(main_s, s, sslcodes_wants_497);
         sc->watch_verify = sslcodes_address_wants(main_s, s,
                                                   sslcodes_wants_verify);
+        /* On TLS, the vhost SNI chose decides 494; on plain HTTP, the
+         * address's default vhost. */
+        sc->watch_494 = sc->is_tls
+                        ? sslcodes_address_wants(main_s, s, sslcodes_wants_494)
+                        : sc->header_too_large;
     }
 }
 

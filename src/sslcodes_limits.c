@@ -61,6 +61,8 @@ typedef struct {
     apr_size_t len;
     int more;                         /* the line went on past buf        */
     int at_start;                     /* the next bytes start a new line  */
+    server_rec *base;                 /* the address's default vhost, and */
+    server_rec *reader;               /* its copy that reads the header   */
 } sslcodes_lines;
 
 /* SSLCODES_DROP: what it does with what reaches it. */
@@ -115,25 +117,82 @@ static apr_status_t sslcodes_lines_in(ap_filter_t *f, apr_bucket_brigade *bb,
         ln->at_start = data[len - 1] == '\n';
     }
     /* The empty line after the fields: nothing more to note. */
-    if (ln->at_start && ln->len <= 2 && f->r->the_request) {
+    if (ln->at_start && f->r->the_request
+        && ((ln->len == 1 && ln->buf[0] == '\n')
+            || (ln->len == 2 && ln->buf[0] == '\r' && ln->buf[1] == '\n'))) {
         ap_remove_input_filter(f);
     }
     return APR_SUCCESS;
 }
 
-/* For a request read from the wire; HTTP/2 streams arrive parsed. */
+/* The virtual host whose SSLCodesHeaderTooLarge, limits and 494 document
+ * apply to R's header, as nginx's server block does: on TLS, the one the
+ * handshake chose by SNI; on plain HTTP, the address's default, which is
+ * R's server while the header is read. */
+static server_rec *sslcodes_limits_server(request_rec *r)
+{
+    server_rec *hs = sslcodes_tls_server(r->connection);
+
+    return hs ? hs : r->server;
+}
+
+/*
+ * For a request read from the wire; HTTP/2 streams arrive parsed (and
+ * mod_http2 already reads them with the limits of the vhost SNI chose).
+ *
+ * Core reads the header with the limits of R's server, which is the
+ * address's default vhost until Host has been read.  Where SNI chose
+ * another vhost that answers 494, R's server is a copy of the default
+ * vhost with that vhost's LimitRequestFieldSize and LimitRequestFields
+ * while the header is read: core applies them itself, lower or higher,
+ * to the byte, and everything else (the request line, HttpProtocolOptions,
+ * choosing the vhost by Host, any other refusal) stays stock.  The 494
+ * itself is answered by the vhost SNI chose (sslcodes_limits_too_large());
+ * a request that is read goes back to the default vhost itself
+ * (sslcodes_limits_read()).
+ */
 void sslcodes_limits_note_lines(request_rec *r)
 {
     conn_rec *c = r->connection;
+    server_rec *s;
     sslcodes_lines *ln;
 
-    if (c->master || !sslcodes_srv(c->base_server)->header_too_large) {
+    if (c->master || !sslcodes_srv(c->base_server)->watch_494) {
+        return;
+    }
+    s = sslcodes_limits_server(r);
+    if (!sslcodes_srv(s)->header_too_large) {
         return;
     }
     ln = apr_pcalloc(r->pool, sizeof(*ln));
     ln->at_start = 1;
+    if (s != r->server) {
+        ln->base = r->server;
+        ln->reader = apr_pmemdup(r->pool, r->server, sizeof(*ln->reader));
+        ln->reader->limit_req_fieldsize = s->limit_req_fieldsize;
+        ln->reader->limit_req_fields = s->limit_req_fields;
+        r->server = ln->reader;
+    }
     ap_add_input_filter_handle(sslcodes_lines_filter, ln, r, c);
     apr_pool_userdata_setn(ln, "sslcodes_lines", NULL, r->pool);
+}
+
+/* First of all post_read_request hooks: a request whose Host named no
+ * vhost stayed with the copy that read its header, which is now the
+ * default vhost itself again. */
+int sslcodes_limits_read(request_rec *r)
+{
+    sslcodes_lines *ln = NULL;
+
+    if (r->prev || r->connection->master
+        || !sslcodes_srv(r->server)->watch_494) {
+        return DECLINED;
+    }
+    apr_pool_userdata_get((void **)&ln, "sslcodes_lines", r->pool);
+    if (ln && ln->reader && r->server == ln->reader) {
+        r->server = ln->base;
+    }
+    return DECLINED;
 }
 
 /* --- 494: the decision --------------------------------------------------- */
@@ -210,10 +269,14 @@ static const char *sslcodes_494_event(request_rec *r, const char *notes)
 int sslcodes_limits_too_large(request_rec *r, const char **reason)
 {
     const char *notes = NULL;
+    server_rec *s;
     int yes;
 
-    if (r->prev || r->main || !r->the_request
-        || !sslcodes_srv(r->server)->header_too_large) {
+    if (r->prev || r->main || !r->the_request) {
+        return 0;
+    }
+    s = sslcodes_limits_server(r);
+    if (!sslcodes_srv(s)->header_too_large) {
         return 0;
     }
     if (r->connection->master) {
@@ -226,6 +289,12 @@ int sslcodes_limits_too_large(request_rec *r, const char **reason)
                         || strcmp(notes, SSLCODES_NOTE_FIELD_COUNT) == 0);
     }
     if (yes && reason) {
+        /* An HTTP/2 stream's refusal is made under the address's default
+         * vhost: the one SNI chose answers and logs it. */
+        if (r->server != s) {
+            r->server = s;
+            r->per_dir_config = s->lookup_defaults;
+        }
         *reason = sslcodes_494_event(r, notes);
     }
     return yes;

@@ -159,6 +159,8 @@ typedef struct {
     int is_tls;                       /* mod_ssl set this server up       */
     int classify;                     /* peek at connections to it        */
     int watch_verify;                 /* keep the SSL of connections      */
+    int watch_494;                    /* note header lines: some vhost on
+                                       * the address says 494             */
     sslcodes_ocsp_srv *ocsp_ready;    /* OCSP URLs and certificates       */
     int session_tagged;               /* session_tag is set               */
     unsigned char session_tag[32];    /* how it checks client certificates */
@@ -337,6 +339,7 @@ static APR_INLINE void sslcodes_conn_sync_verify(const sslcodes_conn *cc)
 /* sslcodes_verify.c: SSLCodesVerifyClient */
 void sslcodes_verify_note_ctx(server_rec *s, SSL_CTX *ctx);
 server_rec *sslcodes_ctx_server(SSL_CTX *ctx);
+server_rec *sslcodes_tls_server(conn_rec *c);
 int sslcodes_verify_init_server(server_rec *s, SSL_CTX *ctx);
 int sslcodes_pre_handshake(conn_rec *c, SSL *ssl, int is_proxy);
 int sslcodes_verify_failed(request_rec *r, sslcodes_conn *cc);
@@ -370,6 +373,7 @@ int sslcodes_expr_lookup(ap_expr_lookup_parms *parms);
  * 444 (no answer at all) and 499 (SSLCodesClientClosed) */
 void sslcodes_limits_register(void);
 void sslcodes_limits_note_lines(request_rec *r);
+int sslcodes_limits_read(request_rec *r);
 int sslcodes_limits_too_large(request_rec *r, const char **reason);
 void sslcodes_limits_close(request_rec *r);
 void sslcodes_limits_watch(request_rec *r);

@@ -149,6 +149,7 @@ static int sslcodes_decide(request_rec *r, sslcodes_phase_e phase,
     case SSLCODES_AT_ERROR:
         if (sslcodes_limits_too_large(r, &v->reason)) {
             v->code = 494;
+            v->server = r->server;            /* the vhost SNI chose */
         }
         else if ((pending = sslcodes_perdir_pending(r)) != NULL) {
             *v = *pending;
@@ -291,9 +292,10 @@ int sslcodes_post_perdir_config(request_rec *r)
  * ap_die(), the way post_read_request answers 497, so every
  * SSLCodesErrorDocument form works; the answer core had begun then sends
  * nothing more.  R's configuration is the one core chose before the error
- * (for 494, the address's default vhost, on TLS too: Host may not have
- * been read).  Otherwise 444 is silenced, and 499 is watched
- * for on answers that no handler made.
+ * (for 494: on TLS, the vhost SNI chose; on plain HTTP, the address's
+ * default vhost, as Host may not have been read; see
+ * sslcodes_limits_note_lines()).  Otherwise 444 is silenced, and 499 is
+ * watched for on answers that no handler made.
  */
 void sslcodes_insert_error_filter(request_rec *r)
 {

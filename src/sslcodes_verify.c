@@ -152,15 +152,26 @@ static int sslcodes_verify_cb(int ok, X509_STORE_CTX *store)
     return 1;
 }
 
+/* Where only 494 needs to know the handshake's vhost, the SSL is kept
+ * under this key of the connection's pool. */
+#define SSLCODES_TLS_KEY "sslcodes_tls"
+
 int sslcodes_pre_handshake(conn_rec *c, SSL *ssl, int is_proxy)
 {
+    const sslcodes_srv_conf *sc = sslcodes_srv(c->base_server);
     sslcodes_conn *cc;
 
-    if (!is_proxy && sslcodes_srv(c->base_server)->watch_verify) {
+    if (is_proxy) {
+        return DECLINED;
+    }
+    if (sc->watch_verify) {
         cc = sslcodes_conn_state(c);
         cc->ssl = ssl;
         /* To write a failure back once the handshake is over. */
         sslcodes_conn_watch(c, cc);
+    }
+    else if (sc->watch_494) {
+        apr_pool_userdata_setn(ssl, SSLCODES_TLS_KEY, NULL, c->pool);
     }
     return DECLINED;
 }
@@ -190,6 +201,24 @@ server_rec *sslcodes_ctx_server(SSL_CTX *ctx)
 {
     return sslcodes_ctx_idx < 0 || !ctx
            ? NULL : SSL_CTX_get_ex_data(ctx, sslcodes_ctx_idx);
+}
+
+/* The virtual host whose SSL_CTX C's handshake ended with: the one that
+ * SNI chose, else the address's default.  NULL on a connection that is
+ * not TLS, or whose SSL the module did not keep (see
+ * sslcodes_pre_handshake()). */
+server_rec *sslcodes_tls_server(conn_rec *c)
+{
+    sslcodes_conn *cc = sslcodes_conn_get(c);
+    void *ssl = cc ? cc->ssl : NULL;
+
+    if (c->master) {
+        c = c->master;
+    }
+    if (!ssl) {
+        apr_pool_userdata_get(&ssl, SSLCODES_TLS_KEY, c->pool);
+    }
+    return ssl ? sslcodes_ctx_server(SSL_get_SSL_CTX(ssl)) : NULL;
 }
 
 /* Put the wrapper on S's SSL_CTX, after mod_ssl has configured it. */
