@@ -117,6 +117,12 @@ static const command_rec sslcodes_cmds[] = {
     AP_INIT_RAW_ARGS("SSLOpenSSLConfCmd", sslcodes_note_trust,
                      (void *)SSLCODES_TRUST_CONF_CMD, RSRC_CONF,
                      "mod_ssl's directive; mod_sslcodes compares it"),
+    AP_INIT_RAW_ARGS("SSLEngine", sslcodes_note_ssl_engine, NULL,
+                     RSRC_CONF,
+                     "mod_ssl's directive; mod_sslcodes reads its value"),
+    AP_INIT_RAW_ARGS("SSLCertificateFile", sslcodes_note_ssl_cert, NULL,
+                     RSRC_CONF,
+                     "mod_ssl's directive; mod_sslcodes notes it"),
     AP_INIT_RAW_ARGS("RequestReadTimeout", sslcodes_note_reqtimeout, NULL,
                      RSRC_CONF,
                      "mod_reqtimeout's directive; mod_sslcodes reads its "

@@ -56,6 +56,8 @@ void *sslcodes_create_srv(apr_pool_t *p, server_rec *s)
     sc->ocsp_maxage = SSLCODES_UNSET;
     sc->ocsp_nonce = SSLCODES_UNSET;
     sc->ocsp_noverify = SSLCODES_UNSET;
+    sc->ssl_engine = SSLCODES_UNSET;
+    sc->ssl_cert = SSLCODES_UNSET;
     /* Pointers: NULL is unset.  action: NULL for every code. */
     sc->ocsp_responder = NULL;
     sc->ocsp_certs_file = NULL;
@@ -109,6 +111,8 @@ void *sslcodes_merge_srv(apr_pool_t *p, void *basev, void *addv)
     SSLCODES_MERGE_PTR(ocsp_certs_file);
     SSLCODES_MERGE_PTR(ocsp_proxy);
     SSLCODES_MERGE_PTR(ocsp_cache);
+    SSLCODES_MERGE(ssl_engine);
+    SSLCODES_MERGE(ssl_cert);
     /* Error documents are inherited code by code. */
     for (i = 0; i < SSLCODES_NCODES; i++) {
         m->action[i] = add->action[i] ? add->action[i] : base->action[i];
@@ -422,6 +426,38 @@ const char *sslcodes_note_ocsp_enable(cmd_parms *cmd, void *dc,
             }
         }
     }
+    return DECLINE_CMD;
+}
+
+/* mod_ssl's SSLEngine and SSLCertificateFile, read as they go by and
+ * declined: whether mod_ssl will set a server up for TLS, which configtest
+ * needs to know before mod_ssl has (see sslcodes_check_config()).  mod_ssl
+ * merges both into virtual hosts as the module does. */
+const char *sslcodes_note_ssl_engine(cmd_parms *cmd, void *dc,
+                                     const char *args)
+{
+    const char *w = ap_getword_conf(cmd->temp_pool, &args);
+    sslcodes_srv_conf *sc = sslcodes_srv(cmd->server);
+
+    (void)dc;
+    if (strcasecmp(w, "on") == 0 || strcasecmp(w, "optional") == 0) {
+        sc->ssl_engine = SSLCODES_ENGINE_ON;
+    }
+    else if (strcasecmp(w, "off") == 0) {
+        sc->ssl_engine = SSLCODES_ENGINE_OFF;
+    }
+    else {
+        sc->ssl_engine = SSLCODES_ENGINE_OTHER;
+    }
+    return DECLINE_CMD;
+}
+
+const char *sslcodes_note_ssl_cert(cmd_parms *cmd, void *dc,
+                                   const char *args)
+{
+    (void)dc;
+    (void)args;
+    sslcodes_srv(cmd->server)->ssl_cert = 1;
     return DECLINE_CMD;
 }
 

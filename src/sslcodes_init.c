@@ -26,6 +26,7 @@
 #include "http_config.h"
 #include "http_core.h"
 #include "http_log.h"
+#include "ap_listen.h"
 
 #include "apr_strings.h"
 
@@ -97,11 +98,11 @@ static STACK_OF(X509) *sslcodes_ocsp_read_certs(apr_pool_t *p,
     return certs;
 }
 
-/* Make S's OCSP settings ready, or say which one cannot be used. */
-static int sslcodes_ocsp_prepare(server_rec *s, apr_pool_t *p)
+/* Make S's OCSP settings ready in OS, or say which one cannot be used. */
+static int sslcodes_ocsp_prepare(server_rec *s, apr_pool_t *p,
+                                 sslcodes_ocsp_srv *os)
 {
-    sslcodes_srv_conf *sc = sslcodes_srv(s);
-    sslcodes_ocsp_srv *os = apr_pcalloc(p, sizeof(*os));
+    const sslcodes_srv_conf *sc = sslcodes_srv(s);
 
     if (sc->ocsp_override && !sc->ocsp_responder) {
         return sslcodes_ocsp_startup_error(s, "SSLOCSPOverrideResponder",
@@ -128,37 +129,63 @@ static int sslcodes_ocsp_prepare(server_rec *s, apr_pool_t *p)
         /* As mod_ssl: these responders are trusted as they are. */
         os->verify_flags = OCSP_TRUSTOTHER;
     }
-    sc->ocsp_ready = os;
     return OK;
 }
 
 #endif /* OPENSSL_NO_OCSP */
 
-/* For a vhost whose handshake the module's verify callback watches;
- * before the callback is put on CTX, so that mod_ssl's own verify mode
- * can still be seen. */
-static int sslcodes_ocsp_init_server(server_rec *s, apr_pool_t *p,
-                                     SSL_CTX *ctx)
+/*
+ * For a vhost whose handshake the module's verify callback watches.
+ * MODSSL_VERIFIES: mod_ssl's own SSLVerifyClient asks for a certificate
+ * there.  READY, when given, gets the settings made ready; configtest
+ * only checks them (sslcodes_check_tls_lines()).
+ */
+static int sslcodes_ocsp_settings(server_rec *s, apr_pool_t *p,
+                                  int modssl_verifies,
+                                  sslcodes_ocsp_srv **ready)
 {
+#ifndef OPENSSL_NO_OCSP
+    sslcodes_ocsp_srv *os;
+#endif
+
     if (sslcodes_srv(s)->ocsp == SSLCODES_OCSP_OFF) {
         return OK;
     }
 #ifdef OPENSSL_NO_OCSP
     (void)p;
-    (void)ctx;
+    (void)modssl_verifies;
+    (void)ready;
     return sslcodes_ocsp_startup_error(s, "SSLOCSPEnable",
                                        "this OpenSSL has no OCSP support");
 #else
     /* With its own SSLVerifyClient, mod_ssl's callback would check OCSP
      * again and end the handshake on a failure. */
-    if (SSL_CTX_get_verify_mode(ctx) & SSL_VERIFY_PEER) {
+    if (modssl_verifies) {
         return sslcodes_ocsp_startup_error(s, "SSLOCSPEnable",
             "mod_ssl's SSLVerifyClient is set here as well, and mod_ssl "
             "would check OCSP itself and end the handshake; use "
             "SSLCodesVerifyClient alone");
     }
-    return sslcodes_ocsp_prepare(s, p);
+    os = apr_pcalloc(p, sizeof(*os));
+    if (sslcodes_ocsp_prepare(s, p, os) != OK) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (ready) {
+        *ready = os;
+    }
+    return OK;
 #endif
+}
+
+/* Before the module's callback is put on CTX, so that mod_ssl's own
+ * verify mode can still be seen. */
+static int sslcodes_ocsp_init_server(server_rec *s, apr_pool_t *p,
+                                     SSL_CTX *ctx)
+{
+    return sslcodes_ocsp_settings(s, p,
+                                  SSL_CTX_get_verify_mode(ctx)
+                                  & SSL_VERIFY_PEER,
+                                  &sslcodes_srv(s)->ocsp_ready);
 }
 
 static int sslcodes_ocsp_in_use(server_rec *main_s)
@@ -430,6 +457,76 @@ static int sslcodes_check_load_order(server_rec *main_s)
     return OK;
 }
 
+/* --- What configtest can check before mod_ssl has run --------------------- */
+
+/* The protocol of S's first address that a Listen line names, as core
+ * sets it for a server without a Protocol line once it opens the
+ * listeners, after configtest has ended. */
+static const char *sslcodes_listen_protocol(server_rec *s)
+{
+    server_addr_rec *a;
+    ap_listen_rec *lr;
+
+    for (a = s->addrs; a; a = a->next) {
+        for (lr = ap_listeners; lr; lr = lr->next) {
+            if (apr_sockaddr_equal(lr->bind_addr, a->host_addr)
+                && lr->bind_addr->port == a->host_port) {
+                return lr->protocol;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* Will mod_ssl set S up for TLS (and run sslcodes_init_server() for it)?
+ * As mod_ssl decides: "SSLEngine on" or "optional", or no SSLEngine line,
+ * a certificate and an https address.  When in doubt, no: startup still
+ * checks every server mod_ssl sets up. */
+static int sslcodes_will_be_tls(server_rec *s)
+{
+    const sslcodes_srv_conf *sc = sslcodes_srv(s);
+    const char *protocol;
+
+    if (sc->ssl_engine != SSLCODES_UNSET) {
+        return sc->ssl_engine == SSLCODES_ENGINE_ON;
+    }
+    if (sc->ssl_cert != 1) {
+        return 0;
+    }
+    protocol = ap_get_server_protocol(s);
+    if (!protocol) {
+        protocol = sslcodes_listen_protocol(s);
+    }
+    return protocol && strcmp(protocol, "https") == 0;
+}
+
+/* What sslcodes_init_server() and the OCSP cache's setup will refuse,
+ * found from the configuration's lines alone, in the same order and
+ * words. */
+static int sslcodes_check_tls_lines(server_rec *main_s, apr_pool_t *ptemp)
+{
+    server_rec *s;
+    const sslcodes_srv_conf *sc;
+    const char *v;
+    int modssl_verifies, ocsp = 0;
+
+    for (s = main_s; s; s = s->next) {
+        sc = sslcodes_srv(s);
+        if (!sslcodes_wants_verify(sc) || !sslcodes_will_be_tls(s)) {
+            continue;
+        }
+        v = sc->trust[SSLCODES_TRUST_MODSSL_VERIFY];
+        modssl_verifies = v && strcasecmp(ap_getword_conf(ptemp, &v),
+                                          "none") != 0;
+        if (sslcodes_ocsp_settings(s, ptemp, modssl_verifies, NULL) != OK
+            || sslcodes_verify_check_lines(s, ptemp) != OK) {
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        ocsp |= sc->ocsp != SSLCODES_OCSP_OFF;
+    }
+    return sslcodes_ocsp_cache_check(main_s, ptemp, ocsp);
+}
+
 int sslcodes_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     (void)plog;
@@ -482,8 +579,9 @@ int sslcodes_post_config(apr_pool_t *pconf, apr_pool_t *plog,
  * Runs once the config is read and merged, before any post_config hook,
  * on every start and restart and also for "apachectl configtest" (httpd
  * -t), which stops before post_config: what is checked here stops
- * configtest as it stops startup.  The checks that need mod_ssl's SSL_CTX
- * can only run later, in sslcodes_init_server().  The dumps (-M, -S,
+ * configtest as it stops startup.  What sslcodes_init_server() checks on
+ * mod_ssl's SSL_CTX is checked here first from the configuration's lines,
+ * so that configtest refuses what startup would.  The dumps (-M, -S,
  * -D DUMP_*) only show the config, so nothing is refused for them.
  */
 int sslcodes_check_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -493,7 +591,6 @@ int sslcodes_check_config(apr_pool_t *pconf, apr_pool_t *plog,
 
     (void)pconf;
     (void)plog;
-    (void)ptemp;
     /* Every (re)start passes here first: the defaults are resolved here,
      * once, for everything that runs after. */
     for (s = main_s; s; s = s->next) {
@@ -502,7 +599,11 @@ int sslcodes_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_DUMP) {
         return OK;
     }
-    return sslcodes_check_load_order(main_s);
+    if (sslcodes_check_load_order(main_s) != OK
+        || sslcodes_check_tls_lines(main_s, ptemp) != OK) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
 }
 
 void sslcodes_child_init(apr_pool_t *p, server_rec *s)

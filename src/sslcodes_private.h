@@ -154,6 +154,10 @@ typedef struct {
     const char *ocsp_certs_file;      /* SSLOCSPResponderCertificateFile  */
     const char *ocsp_proxy;           /* SSLOCSPProxyURL                  */
     sslcodes_ocsp_cache *ocsp_cache;  /* SSLCodesOCSPCache (server only)  */
+    /* Whether mod_ssl will set the server up for TLS, read as it goes by
+     * for configtest's checks (sslcodes_check_config()). */
+    int ssl_engine;                   /* SSLEngine: sslcodes_engine_e     */
+    int ssl_cert;                     /* an SSLCertificateFile line       */
 
     /* Derived at startup, never merged. */
     int is_tls;                       /* mod_ssl set this server up       */
@@ -165,6 +169,13 @@ typedef struct {
     int session_tagged;               /* session_tag is set               */
     unsigned char session_tag[32];    /* how it checks client certificates */
 } sslcodes_srv_conf;
+
+/* mod_ssl's SSLEngine, as far as the module needs to know it. */
+typedef enum {
+    SSLCODES_ENGINE_OFF = 0,
+    SSLCODES_ENGINE_ON,               /* on or optional: set up for TLS   */
+    SSLCODES_ENGINE_OTHER             /* a value mod_ssl judges itself    */
+} sslcodes_engine_e;
 
 /* SSLCodesClientClosed: what a client that leaves before the answer
  * gets. */
@@ -270,6 +281,10 @@ const char *sslcodes_set_header_too_large(cmd_parms *cmd, void *dc, int on);
 const char *sslcodes_set_client_closed(cmd_parms *cmd, void *dc,
                                        const char *arg);
 const char *sslcodes_note_trust(cmd_parms *cmd, void *dc, const char *args);
+const char *sslcodes_note_ssl_engine(cmd_parms *cmd, void *dc,
+                                     const char *args);
+const char *sslcodes_note_ssl_cert(cmd_parms *cmd, void *dc,
+                                   const char *args);
 const char *sslcodes_note_verify_depth(cmd_parms *cmd, void *dc,
                                        const char *arg);
 const char *sslcodes_note_crl_check(cmd_parms *cmd, void *dc,
@@ -341,6 +356,7 @@ void sslcodes_verify_note_ctx(server_rec *s, SSL_CTX *ctx);
 server_rec *sslcodes_ctx_server(SSL_CTX *ctx);
 server_rec *sslcodes_tls_server(conn_rec *c);
 int sslcodes_verify_init_server(server_rec *s, SSL_CTX *ctx);
+int sslcodes_verify_check_lines(server_rec *s, apr_pool_t *p);
 int sslcodes_pre_handshake(conn_rec *c, SSL *ssl, int is_proxy);
 int sslcodes_verify_failed(request_rec *r, sslcodes_conn *cc);
 int sslcodes_verify_decide(request_rec *r, sslcodes_conn *cc, int mode);
@@ -444,6 +460,7 @@ long sslcodes_ocsp_check(server_rec *s, conn_rec *c, X509_STORE_CTX *store);
 const char *sslcodes_ocsp_cache_config(cmd_parms *cmd, const char *arg,
                                        sslcodes_ocsp_cache **out);
 int sslcodes_ocsp_cache_pre_config(apr_pool_t *pconf);
+int sslcodes_ocsp_cache_check(server_rec *main_s, apr_pool_t *p, int in_use);
 int sslcodes_ocsp_cache_post_config(apr_pool_t *pconf, server_rec *main_s,
                                     int in_use);
 void sslcodes_ocsp_cache_child_init(apr_pool_t *p, server_rec *s);

@@ -221,19 +221,43 @@ server_rec *sslcodes_tls_server(conn_rec *c)
     return ssl ? sslcodes_ctx_server(SSL_get_SSL_CTX(ssl)) : NULL;
 }
 
+/* Why S cannot start: the same words for configtest and for startup. */
+#define SSLCODES_WHY_REQUIRE "cannot be combined with \"SSLVerifyClient " \
+    "require\", which ends the handshake before HTTP can answer"
+#define SSLCODES_WHY_NO_CA "needs the CAs to accept, from " \
+    "SSLCACertificateFile or SSLCACertificatePath"
+
+/*
+ * The checks of sslcodes_verify_init_server(), made from the lines mod_ssl
+ * was given, for a server it will set up for TLS: configtest runs no
+ * post_config, so this is where it learns of them.  (CA names that an
+ * SSLOpenSSLConfCmd line gives OpenSSL are not mod_ssl's client-CA list,
+ * which startup looks at: they do not count here either.)
+ */
+int sslcodes_verify_check_lines(server_rec *s, apr_pool_t *p)
+{
+    const sslcodes_srv_conf *sc = sslcodes_srv(s);
+    const char *v = sc->trust[SSLCODES_TRUST_MODSSL_VERIFY];
+
+    if (v && strcasecmp(ap_getword_conf(p, &v), "require") == 0) {
+        return sslcodes_verify_startup_error(s, SSLCODES_WHY_REQUIRE);
+    }
+    if (!sc->trust[0] && !sc->trust[1]) {
+        return sslcodes_verify_startup_error(s, SSLCODES_WHY_NO_CA);
+    }
+    return OK;
+}
+
 /* Put the wrapper on S's SSL_CTX, after mod_ssl has configured it. */
 int sslcodes_verify_init_server(server_rec *s, SSL_CTX *ctx)
 {
     STACK_OF(X509_NAME) *cas = SSL_CTX_get_client_CA_list(ctx);
 
     if (SSL_CTX_get_verify_mode(ctx) & SSL_VERIFY_FAIL_IF_NO_PEER_CERT) {
-        return sslcodes_verify_startup_error(s, "cannot be combined with "
-            "\"SSLVerifyClient require\", which ends the handshake before "
-            "HTTP can answer");
+        return sslcodes_verify_startup_error(s, SSLCODES_WHY_REQUIRE);
     }
     if (!cas || sk_X509_NAME_num(cas) <= 0) {
-        return sslcodes_verify_startup_error(s, "needs the CAs to accept, "
-            "from SSLCACertificateFile or SSLCACertificatePath");
+        return sslcodes_verify_startup_error(s, SSLCODES_WHY_NO_CA);
     }
     if (SSL_CTX_get_verify_callback(ctx) != sslcodes_verify_cb) {
         sslcodes_modssl_verify = SSL_CTX_get_verify_callback(ctx);

@@ -18,7 +18,7 @@ my $OCSP = "SSLCodesVerifyClient on\n    SSLOCSPEnable leaf\n";
 my @fail = (
     ['override without a default responder',
      "$OCSP    SSLOCSPOverrideResponder on", '',
-     qr/\[sslcodes:emerg\].*SSLCODES0507: SSLOCSPOverrideResponder in vhost localhost:$PORT: 'on' needs SSLOCSPDefaultResponder; client certificates cannot be checked with OCSP there, so the server does not start/],
+     qr/SSLCODES0507: SSLOCSPOverrideResponder in vhost localhost:$PORT: 'on' needs SSLOCSPDefaultResponder; client certificates cannot be checked with OCSP there, so the server does not start/],
     ['mod_ssl\'s SSLVerifyClient as well',
      "$OCSP    SSLVerifyClient optional", '',
      qr/SSLCODES0507: SSLOCSPEnable in vhost localhost:$PORT: mod_ssl's SSLVerifyClient is set here as well/],
@@ -37,6 +37,19 @@ my @fail = (
      "<Location /admin>\n        SSLCodesVerifyClient on\n    </Location>",
      'SSLCACertificateFile none',
      qr/SSLCODES0003: SSLCodesVerifyClient in vhost localhost:$PORT: needs the CAs to accept/],
+    ['SSLCodesVerifyClient with mod_ssl\'s "SSLVerifyClient require"',
+     "SSLCodesVerifyClient on\n    SSLVerifyClient require", '',
+     qr/SSLCODES0003: SSLCodesVerifyClient in vhost localhost:$PORT: cannot be combined with "SSLVerifyClient require"/],
+    ['a vhost without any CA', 'SSLCodesVerifyClient optional',
+     'SSLCACertificateFile none',
+     qr/SSLCODES0003: SSLCodesVerifyClient in vhost localhost:$PORT: needs the CAs to accept/],
+    ['an unreadable SSLOCSPResponderCertificateFile',
+     "$OCSP    SSLOCSPResponderCertificateFile $t/htdocs/ok.html", '',
+     qr/SSLCODES0507: SSLOCSPResponderCertificateFile in vhost localhost:$PORT: no certificate could be read from '\Q$t\E\/htdocs\/ok\.html'/],
+    ['SSLCodesOCSPCache in a directory that does not exist',
+     "$OCSP    SSLOCSPDefaultResponder http://127.0.0.1:9996/",
+     "SSLCodesOCSPCache \"shmcb:$t/logs/no/such/dir/ocsp(512000)\"",
+     qr/SSLCODES0508: SSLCodesOCSPCache: cannot set up 'shmcb:\Q$t\E\/logs\/no\/such\/dir\/ocsp\(512000\)'/],
     ['SSLCodesOCSPCache in a vhost',
      'SSLCodesOCSPCache none', '',
      qr/SSLCodesOCSPCache cannot occur within <VirtualHost> section/],
@@ -51,8 +64,11 @@ my @fail = (
      qr/SSLCodesOCSPCache not allowed in <Location> context/],
 );
 
-plan tests => 2 * @fail + 2 + 8 + 7;
+plan tests => 4 * @fail + 2 + 1 + 4 + 8 + 7;
 
+# Each refusal stops "httpd -t" (configtest, which Debian's apache2ctl runs
+# before a graceful restart) with the same message, as well as startup.
+my $httpd = Apache::Test::vars('httpd');
 for my $f (@fail) {
     my ($name, $vhost, $global, $re) = @$f;
     my $ca = $global =~ s/^SSLCACertificateFile none$//m;
@@ -63,6 +79,59 @@ for my $f (@fail) {
     ok t_cmp($ok ? 'started' : 'did not start', 'did not start',
              "$name: the server does not start");
     ok t_cmp($h->{log}->(), $re, "$name: the message says why");
+    my $out = `$httpd -t -f $h->{dir}/httpd.conf 2>&1`;
+    ok t_cmp($? >> 8, 1, "$name: configtest fails");
+    ok t_cmp($out, $re, "$name: configtest says why");
+}
+{
+    my $h = throwaway_httpd('startup', $PORT,
+                            "$OCSP    SSLOCSPOverrideResponder on");
+    $h->{stop}->();
+    ok t_cmp($h->{log}->(), qr/\[sslcodes:emerg\].*SSLCODES0507/,
+             'a startup refusal is logged at emerg');
+}
+
+# configtest agrees with startup: a vhost mod_ssl does not set up for TLS
+# is not checked, and CA names from SSLOpenSSLConfCmd are no client-CA
+# list for either.
+for my $case (['SSLEngine off', "SSLEngine off\n    SSLCodesVerifyClient on",
+               'SSLCACertificateFile none', 'started, configtest passed'],
+              ['CAs from SSLOpenSSLConfCmd',
+               "SSLCodesVerifyClient on\n    SSLOpenSSLConfCmd RequestCAFile $t/pki/ca.crt",
+               'SSLCACertificateFile none',
+               'did not start, configtest failed']) {
+    my ($name, $vhost, $global, $want) = @$case;
+    my $ca = $global =~ s/^SSLCACertificateFile none$//m;
+    my $h = throwaway_httpd('startup', $PORT, $vhost, global => $global,
+                            no_ca => $ca);
+    my $ok = $h->{ok};
+    $h->{stop}->();
+    my $out = `$httpd -t -f $h->{dir}/httpd.conf 2>&1`;
+    ok t_cmp(($ok ? 'started' : 'did not start') . ', '
+             . ($? >> 8 ? 'configtest failed' : 'configtest passed'),
+             $want, "$name: configtest agrees with startup");
+}
+# TLS by "Listen ... https" and a certificate, without SSLEngine: checked.
+{
+    my $h = throwaway_httpd('startup', $PORT, '', no_vhost => 1, no_ca => 1,
+        global => "Listen 127.0.0.1:$PORT https\n"
+                  . "<VirtualHost 127.0.0.1:$PORT>\n"
+                  . "    SSLCodesVerifyClient on\n</VirtualHost>");
+    my $ok = $h->{ok};
+    $h->{stop}->();
+    my $out = `$httpd -t -f $h->{dir}/httpd.conf 2>&1`;
+    ok t_cmp(($ok ? 'started' : 'did not start') . ", $?: $out",
+             qr/^did not start, 256: .*SSLCODES0003: SSLCodesVerifyClient in vhost .*needs the CAs/s,
+             'TLS by "Listen ... https": startup and configtest refuse');
+}
+{
+    my $h = throwaway_httpd('startup', $PORT, "SSLCodesVerifyClient on");
+    my $ok = $h->{ok};
+    $h->{stop}->();
+    my $out = `$httpd -t -f $h->{dir}/httpd.conf 2>&1`;
+    ok t_cmp(($ok ? 'started' : 'did not start') . ", $?: $out",
+             qr/^started, 0: Syntax OK/,
+             'a good configuration: it starts and configtest passes');
 }
 
 # sslcodes_module loaded before ssl_module: SSLOCSPEnable would never be
