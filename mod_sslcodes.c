@@ -42,13 +42,23 @@
 
 #include "sslcodes_private.h"
 
-/* mod_ssl's optional hooks.  Debian ships no mod_ssl_openssl.h, so they are
- * declared here with the same signature as httpd 2.4's header. */
+/* mod_ssl's optional hooks, from mod_ssl_openssl.h where httpd installed it
+ * (Debian: apache2-ssl-dev); else declared here with the same signatures
+ * as httpd 2.4's header. */
+#if defined(__has_include)
+#if __has_include("mod_ssl_openssl.h")
+#define SSLCODES_HAVE_MOD_SSL_OPENSSL_H 1
+#endif
+#endif
+#ifdef SSLCODES_HAVE_MOD_SSL_OPENSSL_H
+#include "mod_ssl_openssl.h"
+#else
 APR_DECLARE_EXTERNAL_HOOK(ssl, SSL, int, init_server,
                           (server_rec *s, apr_pool_t *p, int is_proxy,
                            SSL_CTX *ctx))
 APR_DECLARE_EXTERNAL_HOOK(ssl, SSL, int, pre_handshake,
                           (conn_rec *c, SSL *ssl, int is_proxy))
+#endif
 
 /* --- Directives (sslcodes_config.c) -------------------------------------- */
 
