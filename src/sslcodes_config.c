@@ -307,6 +307,23 @@ const char *sslcodes_set_peek_timeout(cmd_parms *cmd, void *dc,
     return NULL;
 }
 
+/*
+ * Every directive below belongs to another module: the module reads it as
+ * it goes by and declines it, and httpd then gives it to its own module,
+ * which checks it.  Where that module is not loaded, httpd would take the
+ * decline for success and the line would do nothing: it is refused as
+ * httpd refuses any directive that no loaded module defines.
+ */
+static const char *sslcodes_pass_on(cmd_parms *cmd, const char *owner)
+{
+    if (!ap_find_linked_module(owner)) {
+        return apr_psprintf(cmd->pool, "Invalid command '%s', perhaps "
+                            "misspelled or defined by a module not included "
+                            "in the server configuration", cmd->cmd->name);
+    }
+    return DECLINE_CMD;
+}
+
 /* mod_ssl's client-CA lines, SSLCACertificateFile, SSLCACertificatePath,
  * SSLCARevocationFile, SSLCARevocationPath, SSLVerifyDepth,
  * SSLCARevocationCheck, its own SSLVerifyClient, and SSLOpenSSLConfCmd
@@ -324,7 +341,7 @@ const char *sslcodes_note_trust(cmd_parms *cmd, void *dc, const char *args)
 
     (void)dc;
     if (cmd->path) {
-        return DECLINE_CMD;
+        return sslcodes_pass_on(cmd, "mod_ssl.c");
     }
     /* SSLOpenSSLConfCmd may come many times; every line counts. */
     if (i == SSLCODES_TRUST_CONF_CMD && *slot) {
@@ -333,7 +350,7 @@ const char *sslcodes_note_trust(cmd_parms *cmd, void *dc, const char *args)
     else {
         *slot = apr_pstrdup(cmd->pool, args);
     }
-    return DECLINE_CMD;
+    return sslcodes_pass_on(cmd, "mod_ssl.c");
 }
 
 /*
@@ -382,7 +399,7 @@ const char *sslcodes_note_reqtimeout(cmd_parms *cmd, void *dc,
         sslcodes_srv(cmd->server)->handshake_timeout =
             secs > 0 ? apr_time_from_sec(secs) : 0;
     }
-    return DECLINE_CMD;
+    return sslcodes_pass_on(cmd, "mod_reqtimeout.c");
 }
 
 const char *sslcodes_note_crl_check(cmd_parms *cmd, void *dc, const char *args)
@@ -397,7 +414,7 @@ const char *sslcodes_note_crl_check(cmd_parms *cmd, void *dc, const char *args)
             sslcodes_srv(cmd->server)->crl_optional = 1;
         }
     }
-    return DECLINE_CMD;
+    return sslcodes_pass_on(cmd, "mod_ssl.c");
 }
 
 /*
@@ -426,7 +443,7 @@ const char *sslcodes_note_ocsp_enable(cmd_parms *cmd, void *dc,
             }
         }
     }
-    return DECLINE_CMD;
+    return sslcodes_pass_on(cmd, "mod_ssl.c");
 }
 
 /* mod_ssl's SSLEngine and SSLCertificateFile, read as they go by and
@@ -449,7 +466,7 @@ const char *sslcodes_note_ssl_engine(cmd_parms *cmd, void *dc,
     else {
         sc->ssl_engine = SSLCODES_ENGINE_OTHER;
     }
-    return DECLINE_CMD;
+    return sslcodes_pass_on(cmd, "mod_ssl.c");
 }
 
 const char *sslcodes_note_ssl_cert(cmd_parms *cmd, void *dc,
@@ -458,7 +475,7 @@ const char *sslcodes_note_ssl_cert(cmd_parms *cmd, void *dc,
     (void)dc;
     (void)args;
     sslcodes_srv(cmd->server)->ssl_cert = 1;
-    return DECLINE_CMD;
+    return sslcodes_pass_on(cmd, "mod_ssl.c");
 }
 
 const char *sslcodes_note_ocsp_url(cmd_parms *cmd, void *dc, const char *arg)
@@ -472,7 +489,7 @@ const char *sslcodes_note_ocsp_url(cmd_parms *cmd, void *dc, const char *arg)
     else {
         sc->ocsp_responder = arg;
     }
-    return DECLINE_CMD;
+    return sslcodes_pass_on(cmd, "mod_ssl.c");
 }
 
 const char *sslcodes_note_ocsp_flag(cmd_parms *cmd, void *dc, int on)
@@ -489,7 +506,7 @@ const char *sslcodes_note_ocsp_flag(cmd_parms *cmd, void *dc, int on)
     else {
         sc->ocsp_noverify = on;
     }
-    return DECLINE_CMD;
+    return sslcodes_pass_on(cmd, "mod_ssl.c");
 }
 
 const char *sslcodes_note_ocsp_seconds(cmd_parms *cmd, void *dc,
@@ -510,7 +527,7 @@ const char *sslcodes_note_ocsp_seconds(cmd_parms *cmd, void *dc,
             sc->ocsp_maxage = n;
         }
     }
-    return DECLINE_CMD;
+    return sslcodes_pass_on(cmd, "mod_ssl.c");
 }
 
 const char *sslcodes_note_ocsp_certs(cmd_parms *cmd, void *dc, const char *arg)
@@ -518,7 +535,7 @@ const char *sslcodes_note_ocsp_certs(cmd_parms *cmd, void *dc, const char *arg)
     (void)dc;
     sslcodes_srv(cmd->server)->ocsp_certs_file =
         ap_server_root_relative(cmd->pool, arg);
-    return DECLINE_CMD;
+    return sslcodes_pass_on(cmd, "mod_ssl.c");
 }
 
 const char *sslcodes_set_ocsp_cache(cmd_parms *cmd, void *dc, const char *arg)

@@ -500,31 +500,27 @@ static int sslcodes_will_be_tls(server_rec *s)
     return protocol && strcmp(protocol, "https") == 0;
 }
 
-/* What sslcodes_init_server() and the OCSP cache's setup will refuse,
- * found from the configuration's lines alone, in the same order and
- * words. */
+/* What sslcodes_init_server() will refuse, found from the configuration's
+ * lines alone, in the same order and words. */
 static int sslcodes_check_tls_lines(server_rec *main_s, apr_pool_t *ptemp)
 {
     server_rec *s;
     const sslcodes_srv_conf *sc;
-    const char *v;
-    int modssl_verifies, ocsp = 0;
+    int modssl_verifies;
 
     for (s = main_s; s; s = s->next) {
         sc = sslcodes_srv(s);
         if (!sslcodes_wants_verify(sc) || !sslcodes_will_be_tls(s)) {
             continue;
         }
-        v = sc->trust[SSLCODES_TRUST_MODSSL_VERIFY];
-        modssl_verifies = v && strcasecmp(ap_getword_conf(ptemp, &v),
-                                          "none") != 0;
+        modssl_verifies = sslcodes_modssl_verify_line(sc, ptemp)
+                          != SSLCODES_MODSSL_NONE;
         if (sslcodes_ocsp_settings(s, ptemp, modssl_verifies, NULL) != OK
             || sslcodes_verify_check_lines(s, ptemp) != OK) {
             return HTTP_INTERNAL_SERVER_ERROR;
         }
-        ocsp |= sc->ocsp != SSLCODES_OCSP_OFF;
     }
-    return sslcodes_ocsp_cache_check(main_s, ptemp, ocsp);
+    return OK;
 }
 
 int sslcodes_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)

@@ -63,6 +63,7 @@ typedef struct {
     int at_start;                     /* the next bytes start a new line  */
     server_rec *base;                 /* the address's default vhost, and */
     server_rec *reader;               /* its copy that reads the header   */
+    int read;                         /* the header was read whole        */
 } sslcodes_lines;
 
 /* SSLCODES_DROP: what it does with what reaches it. */
@@ -137,24 +138,56 @@ static server_rec *sslcodes_limits_server(request_rec *r)
 }
 
 /*
+ * The server that reads the header of C's requests, where S, the vhost
+ * SNI chose, lowers the LimitRequestFieldSize or LimitRequestFields of
+ * BASE, the address's default vhost: a copy of BASE with the lower limits.
+ * Core applies them itself, to the byte, and everything else stays
+ * stock: the request line, HttpProtocolOptions, choosing the vhost by
+ * Host, any other refusal.  Never higher than BASE's: core reads the
+ * header before Host is known, and a higher limit would hold for every
+ * vhost that a client then names in Host.  One copy per connection (SNI
+ * does not change on it), so that a pointer to it that httpd keeps for
+ * the connection stays good.  NULL where S lowers nothing.
+ */
+static server_rec *sslcodes_limits_reader(conn_rec *c, server_rec *base,
+                                          const server_rec *s)
+{
+    int size = s->limit_req_fieldsize < base->limit_req_fieldsize
+               ? s->limit_req_fieldsize : base->limit_req_fieldsize;
+    int fields = base->limit_req_fields;    /* 0: no limit */
+    server_rec *reader = NULL;
+
+    if (s->limit_req_fields && (!fields || s->limit_req_fields < fields)) {
+        fields = s->limit_req_fields;
+    }
+    if (size == base->limit_req_fieldsize
+        && fields == base->limit_req_fields) {
+        return NULL;
+    }
+    apr_pool_userdata_get((void **)&reader, "sslcodes_reader", c->pool);
+    if (!reader) {
+        reader = apr_pmemdup(c->pool, base, sizeof(*reader));
+        reader->limit_req_fieldsize = size;
+        reader->limit_req_fields = fields;
+        apr_pool_userdata_setn(reader, "sslcodes_reader", NULL, c->pool);
+    }
+    return reader;
+}
+
+/*
  * For a request read from the wire; HTTP/2 streams arrive parsed (and
- * mod_http2 already reads them with the limits of the vhost SNI chose).
- *
+ * mod_http2 reads them with the limits of the vhost SNI chose itself).
  * Core reads the header with the limits of R's server, which is the
- * address's default vhost until Host has been read.  Where SNI chose
- * another vhost that answers 494, R's server is a copy of the default
- * vhost with that vhost's LimitRequestFieldSize and LimitRequestFields
- * while the header is read: core applies them itself, lower or higher,
- * to the byte, and everything else (the request line, HttpProtocolOptions,
- * choosing the vhost by Host, any other refusal) stays stock.  The 494
- * itself is answered by the vhost SNI chose (sslcodes_limits_too_large());
- * a request that is read goes back to the default vhost itself
- * (sslcodes_limits_read()).
+ * address's default vhost until Host has been read: where the vhost SNI
+ * chose has lower ones, R's server is sslcodes_limits_reader() until then.
+ * The 494 itself is answered by the vhost SNI chose
+ * (sslcodes_limits_too_large()); a request that is read goes back to the
+ * default vhost itself (sslcodes_limits_read()).
  */
 void sslcodes_limits_note_lines(request_rec *r)
 {
     conn_rec *c = r->connection;
-    server_rec *s;
+    server_rec *s, *reader;
     sslcodes_lines *ln;
 
     if (c->master || !sslcodes_srv(c->base_server)->watch_494) {
@@ -166,31 +199,34 @@ void sslcodes_limits_note_lines(request_rec *r)
     }
     ln = apr_pcalloc(r->pool, sizeof(*ln));
     ln->at_start = 1;
-    if (s != r->server) {
+    if (s != r->server
+        && (reader = sslcodes_limits_reader(c, r->server, s)) != NULL) {
         ln->base = r->server;
-        ln->reader = apr_pmemdup(r->pool, r->server, sizeof(*ln->reader));
-        ln->reader->limit_req_fieldsize = s->limit_req_fieldsize;
-        ln->reader->limit_req_fields = s->limit_req_fields;
-        r->server = ln->reader;
+        ln->reader = reader;
+        r->server = reader;
     }
     ap_add_input_filter_handle(sslcodes_lines_filter, ln, r, c);
     apr_pool_userdata_setn(ln, "sslcodes_lines", NULL, r->pool);
 }
 
-/* First of all post_read_request hooks: a request whose Host named no
- * vhost stayed with the copy that read its header, which is now the
- * default vhost itself again. */
+/* First of all post_read_request hooks: R's header was read whole (a
+ * field too long later, in a chunked body's trailer, is no 494), and a
+ * request whose Host named no vhost goes from the copy that read its
+ * header back to the default vhost itself. */
 int sslcodes_limits_read(request_rec *r)
 {
     sslcodes_lines *ln = NULL;
 
     if (r->prev || r->connection->master
-        || !sslcodes_srv(r->server)->watch_494) {
+        || !sslcodes_srv(r->connection->base_server)->watch_494) {
         return DECLINED;
     }
     apr_pool_userdata_get((void **)&ln, "sslcodes_lines", r->pool);
-    if (ln && ln->reader && r->server == ln->reader) {
-        r->server = ln->base;
+    if (ln) {
+        ln->read = 1;
+        if (ln->reader && r->server == ln->reader) {
+            r->server = ln->base;
+        }
     }
     return DECLINED;
 }
@@ -269,6 +305,7 @@ static const char *sslcodes_494_event(request_rec *r, const char *notes)
 int sslcodes_limits_too_large(request_rec *r, const char **reason)
 {
     const char *notes = NULL;
+    sslcodes_lines *ln = NULL;
     server_rec *s;
     int yes;
 
@@ -284,9 +321,11 @@ int sslcodes_limits_too_large(request_rec *r, const char **reason)
               && !r->filename;
     }
     else {
+        apr_pool_userdata_get((void **)&ln, "sslcodes_lines", r->pool);
         notes = apr_table_get(r->notes, "error-notes");
-        yes = notes && (strcmp(notes, SSLCODES_NOTE_FIELD_SIZE) == 0
-                        || strcmp(notes, SSLCODES_NOTE_FIELD_COUNT) == 0);
+        yes = ln && !ln->read
+              && notes && (strcmp(notes, SSLCODES_NOTE_FIELD_SIZE) == 0
+                           || strcmp(notes, SSLCODES_NOTE_FIELD_COUNT) == 0);
     }
     if (yes && reason) {
         /* An HTTP/2 stream's refusal is made under the address's default

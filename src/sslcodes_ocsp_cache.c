@@ -31,7 +31,6 @@
 #include "util_mutex.h"
 
 #include "apr_strings.h"
-#include "apr_file_info.h"
 #include "apr_global_mutex.h"
 
 #include "sslcodes_private.h"
@@ -133,38 +132,6 @@ static int sslcodes_ocsp_cache_error(server_rec *s, apr_status_t rv,
     ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, SSLCODES_LOGNO(0508)
                  "SSLCodesOCSPCache: cannot %s", what);
     return HTTP_INTERNAL_SERVER_ERROR;
-}
-
-/*
- * For configtest, which creates no shared memory: a shmcb or dbm cache
- * keeps its data in a file whose directory must exist at startup.  What
- * else can stop its setup (the memory itself, the lock) is known only at
- * startup, as for mod_ssl's SSLSessionCache.
- */
-int sslcodes_ocsp_cache_check(server_rec *main_s, apr_pool_t *p, int in_use)
-{
-    const sslcodes_ocsp_cache *cache = sslcodes_srv(main_s)->ocsp_cache;
-    const char *file, *dir;
-    apr_finfo_t fi;
-
-    if (!in_use || !cache || !cache->provider
-        || (strncasecmp(cache->spec, "shmcb:", 6) != 0
-            && strncasecmp(cache->spec, "dbm:", 4) != 0)) {
-        return OK;
-    }
-    file = ap_strchr_c(cache->spec, ':') + 1;
-    file = apr_pstrmemdup(p, file, strcspn(file, "("));
-    if (!*file) {
-        return OK;
-    }
-    dir = ap_make_dirstr_parent(p, ap_runtime_dir_relative(p, file));
-    if (apr_stat(&fi, dir, APR_FINFO_TYPE, p) != APR_SUCCESS
-        || fi.filetype != APR_DIR) {
-        return sslcodes_ocsp_cache_error(main_s, APR_SUCCESS,
-            apr_psprintf(p, "set up '%s': no directory %s", cache->spec,
-                         dir));
-    }
-    return OK;
 }
 
 /* Set the cache up, where some vhost checks OCSP (IN_USE). */

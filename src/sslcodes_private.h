@@ -357,6 +357,11 @@ server_rec *sslcodes_ctx_server(SSL_CTX *ctx);
 server_rec *sslcodes_tls_server(conn_rec *c);
 int sslcodes_verify_init_server(server_rec *s, SSL_CTX *ctx);
 int sslcodes_verify_check_lines(server_rec *s, apr_pool_t *p);
+/* mod_ssl's SSLVerifyClient at server level, as the module reads it. */
+#define SSLCODES_MODSSL_NONE 0            /* none, off, or no line   */
+#define SSLCODES_MODSSL_ASKS 1            /* optional, optional_no_ca */
+#define SSLCODES_MODSSL_REQUIRE 2         /* require, on              */
+int sslcodes_modssl_verify_line(const sslcodes_srv_conf *sc, apr_pool_t *p);
 int sslcodes_pre_handshake(conn_rec *c, SSL *ssl, int is_proxy);
 int sslcodes_verify_failed(request_rec *r, sslcodes_conn *cc);
 int sslcodes_verify_decide(request_rec *r, sslcodes_conn *cc, int mode);
@@ -460,7 +465,6 @@ long sslcodes_ocsp_check(server_rec *s, conn_rec *c, X509_STORE_CTX *store);
 const char *sslcodes_ocsp_cache_config(cmd_parms *cmd, const char *arg,
                                        sslcodes_ocsp_cache **out);
 int sslcodes_ocsp_cache_pre_config(apr_pool_t *pconf);
-int sslcodes_ocsp_cache_check(server_rec *main_s, apr_pool_t *p, int in_use);
 int sslcodes_ocsp_cache_post_config(apr_pool_t *pconf, server_rec *main_s,
                                     int in_use);
 void sslcodes_ocsp_cache_child_init(apr_pool_t *p, server_rec *s);

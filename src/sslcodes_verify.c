@@ -206,7 +206,9 @@ server_rec *sslcodes_ctx_server(SSL_CTX *ctx)
 /* The virtual host whose SSL_CTX C's handshake ended with: the one that
  * SNI chose, else the address's default.  NULL on a connection that is
  * not TLS, or whose SSL the module did not keep (see
- * sslcodes_pre_handshake()). */
+ * sslcodes_pre_handshake()), or whose SSL mod_ssl has freed: a failed
+ * handshake, or plain HTTP that mod_ssl answers itself, still reach the
+ * request hooks. */
 server_rec *sslcodes_tls_server(conn_rec *c)
 {
     sslcodes_conn *cc = sslcodes_conn_get(c);
@@ -215,10 +217,29 @@ server_rec *sslcodes_tls_server(conn_rec *c)
     if (c->master) {
         c = c->master;
     }
+    if (!ap_ssl_conn_is_ssl(c)) {
+        return NULL;
+    }
     if (!ssl) {
         apr_pool_userdata_get(&ssl, SSLCODES_TLS_KEY, c->pool);
     }
     return ssl ? sslcodes_ctx_server(SSL_get_SSL_CTX(ssl)) : NULL;
+}
+
+/* What mod_ssl's own server-level SSLVerifyClient line asks for, read as
+ * mod_ssl reads it ("on" is require, "off" none). */
+int sslcodes_modssl_verify_line(const sslcodes_srv_conf *sc, apr_pool_t *p)
+{
+    const char *v = sc->trust[SSLCODES_TRUST_MODSSL_VERIFY];
+    const char *w = v ? ap_getword_conf(p, &v) : "none";
+
+    if (strcasecmp(w, "none") == 0 || strcasecmp(w, "off") == 0) {
+        return SSLCODES_MODSSL_NONE;
+    }
+    if (strcasecmp(w, "require") == 0 || strcasecmp(w, "on") == 0) {
+        return SSLCODES_MODSSL_REQUIRE;
+    }
+    return SSLCODES_MODSSL_ASKS;
 }
 
 /* Why S cannot start: the same words for configtest and for startup. */
@@ -237,9 +258,8 @@ server_rec *sslcodes_tls_server(conn_rec *c)
 int sslcodes_verify_check_lines(server_rec *s, apr_pool_t *p)
 {
     const sslcodes_srv_conf *sc = sslcodes_srv(s);
-    const char *v = sc->trust[SSLCODES_TRUST_MODSSL_VERIFY];
 
-    if (v && strcasecmp(ap_getword_conf(p, &v), "require") == 0) {
+    if (sslcodes_modssl_verify_line(sc, p) == SSLCODES_MODSSL_REQUIRE) {
         return sslcodes_verify_startup_error(s, SSLCODES_WHY_REQUIRE);
     }
     if (!sc->trust[0] && !sc->trust[1]) {

@@ -82,7 +82,7 @@ my @order = (
      qr/SSLCODES0005: SSLCodes needs "LoadModule sslcodes_module" to come after "LoadModule reqtimeout_module"/],
 );
 
-plan tests => 2 * @bad + @good + 2 * @order + 2;
+plan tests => 2 * @bad + @good + 2 * @order + 3 + 2;
 
 my $n = 0;
 sub configtest {
@@ -125,6 +125,17 @@ for my $case (@order) {
     my ($rc, $out) = configtest($line, $modules);
     ok t_cmp($rc, 1, "load order, $line: configtest fails");
     ok t_cmp($out, $re, "load order, $line: message names the directive");
+}
+# mod_ssl's and mod_reqtimeout's directives, which the module reads and
+# passes on, are refused as stock refuses them where their module is not
+# loaded: they must not be taken silently.
+for my $case (['SSLEngine on', "$me"], ['SSLVerifyDepth 2', "$me"],
+              ['RequestReadTimeout handshake=5', "$ssl\n$me"]) {
+    my ($line, $modules) = @$case;
+    my ($rc, $out) = configtest($line, $modules);
+    (my $name = $line) =~ s/ .*//;
+    ok t_cmp("$rc $out", qr/^1 .*Invalid command '$name', perhaps misspelled or defined by a module not included in the server configuration/s,
+             "$name without its module: refused as stock refuses it");
 }
 # Loaded in any order but not used: nothing to check, nothing refused.
 my ($rc, $out) = configtest('SSLCodes off', "$me\n$ssl");

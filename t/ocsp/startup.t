@@ -46,10 +46,9 @@ my @fail = (
     ['an unreadable SSLOCSPResponderCertificateFile',
      "$OCSP    SSLOCSPResponderCertificateFile $t/htdocs/ok.html", '',
      qr/SSLCODES0507: SSLOCSPResponderCertificateFile in vhost localhost:$PORT: no certificate could be read from '\Q$t\E\/htdocs\/ok\.html'/],
-    ['SSLCodesOCSPCache in a directory that does not exist',
-     "$OCSP    SSLOCSPDefaultResponder http://127.0.0.1:9996/",
-     "SSLCodesOCSPCache \"shmcb:$t/logs/no/such/dir/ocsp(512000)\"",
-     qr/SSLCODES0508: SSLCodesOCSPCache: cannot set up 'shmcb:\Q$t\E\/logs\/no\/such\/dir\/ocsp\(512000\)'/],
+    ['mod_ssl\'s "SSLVerifyClient on", which is require',
+     "SSLCodesVerifyClient on\n    SSLVerifyClient on", '',
+     qr/SSLCODES0003: SSLCodesVerifyClient in vhost localhost:$PORT: cannot be combined with "SSLVerifyClient require"/],
     ['SSLCodesOCSPCache in a vhost',
      'SSLCodesOCSPCache none', '',
      qr/SSLCodesOCSPCache cannot occur within <VirtualHost> section/],
@@ -64,7 +63,7 @@ my @fail = (
      qr/SSLCodesOCSPCache not allowed in <Location> context/],
 );
 
-plan tests => 4 * @fail + 2 + 1 + 4 + 8 + 7;
+plan tests => 4 * @fail + 2 + 1 + 6 + 8 + 7;
 
 # Each refusal stops "httpd -t" (configtest, which Debian's apache2ctl runs
 # before a graceful restart) with the same message, as well as startup.
@@ -99,7 +98,17 @@ for my $case (['SSLEngine off', "SSLEngine off\n    SSLCodesVerifyClient on",
               ['CAs from SSLOpenSSLConfCmd',
                "SSLCodesVerifyClient on\n    SSLOpenSSLConfCmd RequestCAFile $t/pki/ca.crt",
                'SSLCACertificateFile none',
-               'did not start, configtest failed']) {
+               'did not start, configtest failed'],
+              # mod_ssl reads "off" as none: no verify of its own.
+              ['OCSP with mod_ssl\'s "SSLVerifyClient off"',
+               "$OCSP    SSLVerifyClient off\n    SSLOCSPDefaultResponder http://127.0.0.1:9996/",
+               '', 'started, configtest passed'],
+              # shmcb takes anonymous shared memory first: its file's
+              # directory does not matter.
+              ['SSLCodesOCSPCache in a directory that does not exist',
+               "$OCSP    SSLOCSPDefaultResponder http://127.0.0.1:9996/",
+               "SSLCodesOCSPCache \"shmcb:$t/logs/no/such/dir/ocsp(512000)\"",
+               'started, configtest passed']) {
     my ($name, $vhost, $global, $want) = @$case;
     my $ca = $global =~ s/^SSLCACertificateFile none$//m;
     my $h = throwaway_httpd('startup', $PORT, $vhost, global => $global,
