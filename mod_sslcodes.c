@@ -87,8 +87,10 @@ static const command_rec sslcodes_cmds[] = {
                   "nginx does (default native)"),
     AP_INIT_TAKE1("SSLCodesPeekTimeout", sslcodes_set_peek_timeout, NULL,
                   RSRC_CONF,
-                  "Seconds (or e.g. 500ms) to wait for a new connection's "
-                  "first bytes (default: the Timeout of the virtual host)"),
+                  "Seconds (or e.g. 500ms) a new connection may take to "
+                  "send its request line or finish its TLS handshake "
+                  "(default: RequestReadTimeout's handshake= maximum when "
+                  "set, else the virtual host's Timeout)"),
     AP_INIT_FLAG("SSLCodesHeaderTooLarge", sslcodes_set_header_too_large,
                  NULL, RSRC_CONF,
                  "On or Off: answer a header field over LimitRequestFieldSize, "
