@@ -357,6 +357,15 @@ int sslcodes_log_transaction(request_rec *r)
         return DECLINED;
     }
     if (v && last->status != v->status && ap_is_HTTP_ERROR(last->status)) {
+        /* Its document was refused (denied, missing, or answered 444 by
+         * a "Redirect 444 /" of a default vhost): say why the client got
+         * the built-in page instead. */
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SSLCODES_LOGNO(0108)
+                      "the error document %s for %d got %d (vhost %s:%u); "
+                      "the built-in page was sent instead",
+                      ap_escape_logitem(r->pool, last->uri), v->code,
+                      last->status, r->server->server_hostname,
+                      sslcodes_vhost_port(r->server));
         last->status = v->status;
     }
     return DECLINED;

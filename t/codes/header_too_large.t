@@ -18,7 +18,7 @@ my $cookie = "Cookie: c=" . ('B' x 600) . "\r\n";
 my $many = join '', map { "X-F$_: v\r\n" } 1 .. 12;
 my $native_page = '<html><body>Request Header Or Cookie Too Large</body></html>';
 
-plan tests => 70;
+plan tests => 74;
 
 unlink "$t/logs/marks";
 
@@ -113,6 +113,21 @@ for my $f (@forms) {
     ok t_cmp($r->{body}, $body, "$v: body");
     ok t_cmp($r->{headers}{location}, $loc, "$v: Location");
 }
+
+# A default vhost that answers everything 444 (Redirect 444 /): its 494
+# document is refused too, and the built-in page goes out, with a line
+# that says why.
+$mark = log_mark();
+$amark = access_mark();
+$r = get('codes_default444', $big);
+ok t_cmp($r->{status_line}, 'HTTP/1.1 494 Request Header Too Large',
+         'Redirect 444 /: still 494');
+ok t_cmp($r->{body}, $native_page, 'Redirect 444 /: the built-in page');
+$alog = wait_log($amark, qr/ 494 494 /, 'access');
+ok t_cmp($alog, qr{"GET /ok\.html HTTP/1\.1" 494 494 }, 'Redirect 444 /: logged 494');
+$log = wait_log($mark, qr/SSLCODES0108/);
+ok t_cmp($log, qr{SSLCODES0108: the error document /errors/494\.html for 494 got 444 \(vhost .*\); the built-in page was sent instead},
+         'Redirect 444 /: the info line says why');
 
 # The close action: nothing at all, logged as 444, counted as 494.
 $amark = access_mark();
