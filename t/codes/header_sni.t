@@ -23,20 +23,9 @@ my $port = port('codes_sni');
 # closes after its answer (Connection: close).
 sub tls_get {
     my ($sni, $host, $extra) = @_;
-    my $s = IO::Socket::SSL->new(PeerAddr => '127.0.0.1', PeerPort => $port,
-        SSL_verify_mode => SSL_VERIFY_NONE,
-        defined $sni ? (SSL_hostname => $sni) : (SSL_hostname => ''))
-        or die "TLS: $SSL_ERROR";
-    print $s "GET /ok.html HTTP/1.1\r\nHost: $host\r\nConnection: close\r\n"
-           . "$extra\r\n";
-    my $out = '';
-    my $end = time + GUARD;
-    while (time < $end) {
-        my $n = sysread $s, my $buf, 65536;
-        last unless $n;
-        $out .= $buf;
-    }
-    return parse_response($out);
+    return parse_response(tls_request($port, $sni,
+        "GET /ok.html HTTP/1.1\r\nHost: $host\r\nConnection: close\r\n"
+        . "$extra\r\n"));
 }
 
 sub field { "X-Big: " . ('a' x shift) . "\r\n" }
@@ -124,19 +113,10 @@ ok t_cmp($r->{headers}{'x-vhost'}, 'big',
 
 # Two requests on one connection: each is read by the SNI vhost.
 {
-    my $s = IO::Socket::SSL->new(PeerAddr => '127.0.0.1', PeerPort => $port,
-        SSL_verify_mode => SSL_VERIFY_NONE, SSL_hostname => 'shop.test')
-        or die "TLS: $SSL_ERROR";
-    print $s "GET /ok.html HTTP/1.1\r\nHost: shop.test\r\n\r\n"
-           . "GET /ok.html HTTP/1.1\r\nHost: shop.test\r\n" . field(600)
-           . "\r\n";
-    my $out = '';
-    my $end = time + GUARD;
-    while (time < $end) {
-        my $n = sysread $s, my $buf, 65536;
-        last unless $n;
-        $out .= $buf;
-    }
+    my $out = tls_request($port, 'shop.test',
+        "GET /ok.html HTTP/1.1\r\nHost: shop.test\r\n\r\n"
+        . "GET /ok.html HTTP/1.1\r\nHost: shop.test\r\n" . field(600)
+        . "\r\n");
     my @st = $out =~ m{^HTTP/1\.1 (\d{3})}mg;
     ok t_cmp("@st", '200 494', 'keep-alive: 200, then 494');
 }

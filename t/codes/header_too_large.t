@@ -146,18 +146,8 @@ ok t_cmp($r->{status}, 494, 'plain on a 497 port: 494 wins');
 $r = get('codes_tls', "X-Small: ok\r\n");
 ok t_cmp($r->{status}, 497, 'plain on a 497 port, small header: 497');
 for my $case ([field => $big], [count => $many], [none => '']) {
-    my $s = IO::Socket::SSL->new(PeerAddr => '127.0.0.1', PeerPort => $tls,
-        SSL_verify_mode => SSL_VERIFY_NONE, SSL_hostname => 'localhost')
-        or die "TLS: $SSL_ERROR";
-    print $s "GET /ok.html HTTP/1.1\r\nHost: localhost\r\n$case->[1]\r\n";
-    # Until the server closes, after its answer; GUARD only bounds it.
-    my $out = '';
-    my $end = time + GUARD;
-    while (time < $end) {
-        my $n = sysread $s, my $buf, 65536;
-        last unless $n;
-        $out .= $buf;
-    }
+    my $out = tls_request($tls, 'localhost',
+        "GET /ok.html HTTP/1.1\r\nHost: localhost\r\n$case->[1]\r\n");
     my $want = $case->[0] eq 'none' ? 496 : 494;
     ok t_cmp(parse_response($out)->{status}, $want,
              "TLS without a certificate, $case->[0]: $want");

@@ -12,7 +12,7 @@ use Apache::Test ();
 our @EXPORT = qw(port t_dir raw_request parse_response parse_responses
                  curl curl_start curl_finish log_mark log_since wait_log
                  bad_log_lines access_mark access_since slow_mark
-                 free_ports children procs_where
+                 free_ports children procs_where tls_request
                  wait_slow_started wait_for GUARD);
 
 # How long any wait for an event gives up after.  Only a guard against a
@@ -76,6 +76,27 @@ sub raw_request {
     }
     close $sock;
     return wantarray ? ($out, $closed) : $out;
+}
+
+# Send DATA over TLS to PORT on 127.0.0.1, with SNI name SNI (none when
+# undef), and read until the server closes, after its answer (GUARD only
+# bounds it).  The certificate is not checked.  Returns the bytes read.
+sub tls_request {
+    my ($port, $sni, $data) = @_;
+    require IO::Socket::SSL;
+    my $s = IO::Socket::SSL->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+        SSL_verify_mode => IO::Socket::SSL::SSL_VERIFY_NONE(),
+        SSL_hostname => $sni // '')
+        or die "TLS to $port: $IO::Socket::SSL::SSL_ERROR";
+    print $s $data;
+    my $out = '';
+    my $end = time + GUARD;
+    while (time < $end) {
+        my $n = sysread $s, my $buf, 65536;
+        last unless $n;
+        $out .= $buf;
+    }
+    return $out;
 }
 
 # One HTTP/1.x response: { status_line, status, headers => {lc name =>
