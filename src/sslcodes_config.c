@@ -316,12 +316,20 @@ const char *sslcodes_set_peek_timeout(cmd_parms *cmd, void *dc,
  */
 static const char *sslcodes_pass_on(cmd_parms *cmd, const char *owner)
 {
-    if (!ap_find_linked_module(owner)) {
-        return apr_psprintf(cmd->pool, "Invalid command '%s', perhaps "
-                            "misspelled or defined by a module not included "
-                            "in the server configuration", cmd->cmd->name);
+    if (ap_find_linked_module(owner)) {
+        return DECLINE_CMD;
     }
-    return DECLINE_CMD;
+    /* .htaccess under "AllowOverride ... Nonfatal=Unknown": a warning. */
+    if (cmd->override & NONFATAL_UNKNOWN) {
+        ap_log_perror(APLOG_MARK, APLOG_WARNING, 0, cmd->temp_pool,
+                      "Unknown directive %s perhaps misspelled or defined by "
+                      "a module not included in the server configuration",
+                      cmd->cmd->name);
+        return NULL;
+    }
+    return apr_psprintf(cmd->pool, "Invalid command '%s', perhaps "
+                        "misspelled or defined by a module not included "
+                        "in the server configuration", cmd->cmd->name);
 }
 
 /* mod_ssl's client-CA lines, SSLCACertificateFile, SSLCACertificatePath,

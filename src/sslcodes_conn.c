@@ -393,6 +393,21 @@ int sslcodes_pre_connection(conn_rec *c, void *csd)
     return DECLINED;
 }
 
+/*
+ * mod_ssl frees a connection's SSL when its handshake fails, and when it
+ * finds plain HTTP there (then it still has httpd read a request, which it
+ * answers with 400 itself): the SSL kept from pre_handshake is gone with
+ * it.  It does so before the connection's first request is read, or while
+ * it is read, never later: checked once a request has been read, before
+ * anything of the module's looks at the SSL.
+ */
+void sslcodes_conn_check_ssl(conn_rec *c, sslcodes_conn *cc)
+{
+    if (cc && cc->ssl && !ap_ssl_conn_is_ssl(c->master ? c->master : c)) {
+        cc->ssl = NULL;
+    }
+}
+
 sslcodes_conn *sslcodes_conn_get(conn_rec *c)
 {
     /* HTTP/2 streams run on secondary connections; the state is the

@@ -500,13 +500,14 @@ static int sslcodes_will_be_tls(server_rec *s)
     return protocol && strcmp(protocol, "https") == 0;
 }
 
-/* What sslcodes_init_server() will refuse, found from the configuration's
- * lines alone, in the same order and words. */
+/* What sslcodes_init_server() and the OCSP cache's setup will refuse,
+ * found from the configuration's lines alone, in the same order and
+ * words. */
 static int sslcodes_check_tls_lines(server_rec *main_s, apr_pool_t *ptemp)
 {
     server_rec *s;
     const sslcodes_srv_conf *sc;
-    int modssl_verifies;
+    int modssl_verifies, ocsp = 0;
 
     for (s = main_s; s; s = s->next) {
         sc = sslcodes_srv(s);
@@ -519,8 +520,9 @@ static int sslcodes_check_tls_lines(server_rec *main_s, apr_pool_t *ptemp)
             || sslcodes_verify_check_lines(s, ptemp) != OK) {
             return HTTP_INTERNAL_SERVER_ERROR;
         }
+        ocsp |= sc->ocsp != SSLCODES_OCSP_OFF;
     }
-    return OK;
+    return sslcodes_ocsp_cache_check(main_s, ptemp, ocsp);
 }
 
 int sslcodes_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)

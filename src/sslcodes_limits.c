@@ -63,6 +63,7 @@ typedef struct {
     int at_start;                     /* the next bytes start a new line  */
     server_rec *base;                 /* the address's default vhost, and */
     server_rec *reader;               /* its copy that reads the header   */
+    const server_rec *read_by;        /* whose limits core applies        */
     int read;                         /* the header was read whole        */
 } sslcodes_lines;
 
@@ -205,6 +206,7 @@ void sslcodes_limits_note_lines(request_rec *r)
         ln->reader = reader;
         r->server = reader;
     }
+    ln->read_by = r->server;
     ap_add_input_filter_handle(sslcodes_lines_filter, ln, r, c);
     apr_pool_userdata_setn(ln, "sslcodes_lines", NULL, r->pool);
 }
@@ -252,6 +254,7 @@ static const char *sslcodes_log_line(request_rec *r, const char *line,
 
 typedef struct {
     request_rec *r;
+    apr_size_t limit;
     const char *found;
 } sslcodes_long_field;
 
@@ -260,8 +263,7 @@ static int sslcodes_find_long(void *v, const char *key, const char *value)
     sslcodes_long_field *lf = v;
     const char *line;
 
-    if (!value || strlen(value)
-                  <= (apr_size_t)lf->r->server->limit_req_fieldsize) {
+    if (!value || strlen(value) <= lf->limit) {
         return 1;
     }
     line = apr_pstrcat(lf->r->pool, key, ": ", value, NULL);
@@ -273,17 +275,21 @@ static int sslcodes_find_long(void *v, const char *key, const char *value)
 static const char *sslcodes_494_event(request_rec *r, const char *notes)
 {
     sslcodes_lines *ln = NULL;
-    sslcodes_long_field lf = { r, NULL };
+    const server_rec *by;
+    sslcodes_long_field lf = { r, 0, NULL };
 
     if (!notes) {
         return "client sent too large request headers";      /* HTTP/2 */
     }
+    /* The limits core applied, which the vhost that answers may not have
+     * (sslcodes_limits_reader()). */
+    apr_pool_userdata_get((void **)&ln, "sslcodes_lines", r->pool);
+    by = ln ? ln->read_by : r->server;
     if (strcmp(notes, SSLCODES_NOTE_FIELD_COUNT) == 0) {
         return apr_psprintf(r->pool, "client sent too many header lines "
-                            "(LimitRequestFields %d)",
-                            r->server->limit_req_fields);
+                            "(LimitRequestFields %d)", by->limit_req_fields);
     }
-    apr_pool_userdata_get((void **)&ln, "sslcodes_lines", r->pool);
+    lf.limit = (apr_size_t)by->limit_req_fieldsize;
     if (ln && ln->len > 2) {
         lf.found = sslcodes_log_line(r, ln->buf, ln->len, ln->more);
     }

@@ -31,6 +31,7 @@
 #include "util_mutex.h"
 
 #include "apr_strings.h"
+#include "apr_file_info.h"
 #include "apr_global_mutex.h"
 
 #include "sslcodes_private.h"
@@ -132,6 +133,34 @@ static int sslcodes_ocsp_cache_error(server_rec *s, apr_status_t rv,
     ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, SSLCODES_LOGNO(0508)
                  "SSLCodesOCSPCache: cannot %s", what);
     return HTTP_INTERNAL_SERVER_ERROR;
+}
+
+/*
+ * For configtest, which creates no cache: a dbm cache's file must be
+ * creatable at startup, and its directory must exist for that (the path
+ * is relative to ServerRoot, as socache_dbm reads it).  What else can stop
+ * a cache's setup (shared memory, the lock) is known only at startup, as
+ * for mod_ssl's SSLSessionCache; shmcb needs no directory of its own.
+ */
+int sslcodes_ocsp_cache_check(server_rec *main_s, apr_pool_t *p, int in_use)
+{
+    const sslcodes_ocsp_cache *cache = sslcodes_srv(main_s)->ocsp_cache;
+    const char *file, *dir;
+    apr_finfo_t fi;
+
+    if (!in_use || !cache || !cache->provider
+        || strncasecmp(cache->spec, "dbm:", 4) != 0 || !cache->spec[4]) {
+        return OK;
+    }
+    file = ap_server_root_relative(p, cache->spec + 4);
+    dir = file ? ap_make_dirstr_parent(p, file) : NULL;
+    if (!dir || apr_stat(&fi, dir, APR_FINFO_TYPE, p) != APR_SUCCESS
+        || fi.filetype != APR_DIR) {
+        return sslcodes_ocsp_cache_error(main_s, APR_SUCCESS,
+            apr_psprintf(p, "set up '%s': no directory %s", cache->spec,
+                         dir ? dir : cache->spec + 4));
+    }
+    return OK;
 }
 
 /* Set the cache up, where some vhost checks OCSP (IN_USE). */

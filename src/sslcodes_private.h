@@ -331,6 +331,7 @@ sslcodes_conn *sslcodes_conn_new(conn_rec *c, sslcodes_conn_class_e first);
 void sslcodes_conn_watch(conn_rec *c, sslcodes_conn *cc);
 void sslcodes_conn_request_starts(request_rec *r);
 sslcodes_conn *sslcodes_conn_get(conn_rec *c);
+void sslcodes_conn_check_ssl(conn_rec *c, sslcodes_conn *cc);
 apr_port_t sslcodes_client_port(conn_rec *c);
 sslcodes_conn_class_e sslcodes_conn_status(conn_rec *c, long *verify_result);
 
@@ -465,6 +466,7 @@ long sslcodes_ocsp_check(server_rec *s, conn_rec *c, X509_STORE_CTX *store);
 const char *sslcodes_ocsp_cache_config(cmd_parms *cmd, const char *arg,
                                        sslcodes_ocsp_cache **out);
 int sslcodes_ocsp_cache_pre_config(apr_pool_t *pconf);
+int sslcodes_ocsp_cache_check(server_rec *main_s, apr_pool_t *p, int in_use);
 int sslcodes_ocsp_cache_post_config(apr_pool_t *pconf, server_rec *main_s,
                                     int in_use);
 void sslcodes_ocsp_cache_child_init(apr_pool_t *p, server_rec *s);

@@ -251,6 +251,7 @@ int sslcodes_post_read_request(request_rec *r)
     /* Most requests: none of the module's business, or a TLS connection
      * with no certificate watched and no failure recorded. */
     cc = sslcodes_conn_get(r->connection);
+    sslcodes_conn_check_ssl(r->connection, cc);
     if (!cc || (cc->first == SSLCODES_CONN_TLS && !cc->ssl
                 && cc->verify_error == X509_V_OK)) {
         return DECLINED;

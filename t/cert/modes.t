@@ -34,7 +34,7 @@ my @wires = (['HTTP/1.1 TLS 1.2', '--http1.1', '--tls-max', '1.2'],
              ['HTTP/2 TLS 1.2', '--http2', '--tls-max', '1.2'],
              ['HTTP/2 TLS 1.3', '--http2', '--tlsv1.3']);
 
-plan tests => 3 * @certs * @wires * 4;
+plan tests => 3 * @certs * @wires * 4 + 3;
 
 my $t = t_dir();
 for my $vhost (sort keys %expect) {
@@ -78,4 +78,21 @@ for my $vhost (sort keys %expect) {
             }
         }
     }
+}
+
+# Plain HTTP to a port where only SSLCodesVerifyClient is on (no SSLCodes):
+# mod_ssl frees the connection's SSL and answers 400 itself; the module,
+# which kept that SSL for the certificate, must not look at it (an ASan
+# build fails here if it does).  The server goes on serving.
+{
+    my $port = port('cert_on');
+    my ($raw) = raw_request($port,
+        "GET /ok.html HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    my $r = parse_response($raw);
+    ok t_cmp($r->{status}, 400, 'plain HTTP, SSLCodes off: mod_ssl\'s 400');
+    ok t_cmp($r->{body}, 'core 400 document',
+             "... with the server's ErrorDocument 400, as stock");
+    $r = curl('--http1.1', '--cert', t_dir() . '/pki/client-valid.pem',
+              "https://localhost:$port/ok.html");
+    ok t_cmp($r->{status}, 200, '... and TLS on the port is served after it');
 }

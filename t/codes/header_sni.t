@@ -14,7 +14,7 @@ use Apache::TestUtil;
 use IO::Socket::SSL;
 use SSLCodesTest;
 
-plan tests => 37;
+plan tests => 39;
 
 my $t = t_dir();
 my $port = port('codes_sni');
@@ -85,6 +85,10 @@ ok t_cmp($r->{body}, 'big 494', "big.test's document");
 $r = tls_get('big.test', 'localhost', field(9000));
 ok t_cmp($r->{status}, 494,
          'SNI big.test, Host localhost, 9000 bytes: not served either');
+# big.test's LimitRequestFields 200 is no higher than the default's 100
+# either, and the log line names the limit that was applied.
+$r = tls_get('big.test', 'big.test', fields(110));
+ok t_cmp($r->{status}, 494, 'SNI big.test, 112 fields: over 100, 494');
 
 # The default vhost has 494 off: core's own answer, with its document.
 $r = tls_get('localhost', 'localhost', field(600));
@@ -129,6 +133,8 @@ ok t_cmp($log, qr/SSLCODES0101: client sent too many header lines \(LimitRequest
          "the info line names shop.test's LimitRequestFields");
 ok t_cmp($log, qr/SSLCODES0101: .*\(vhost big\.test:\d+, request "GET \/ok\.html HTTP\/1\.1"\): 494/,
          'the info line names big.test');
+ok t_cmp($log, qr/SSLCODES0101: client sent too many header lines \(LimitRequestFields 100\) \(vhost big\.test/,
+         'the info line names the limit applied, not big.test\'s 200');
 my $alog = '';
 wait_for(sub {
     open my $fh, '<', $shop_log or return 0;

@@ -63,7 +63,7 @@ my @fail = (
      qr/SSLCodesOCSPCache not allowed in <Location> context/],
 );
 
-plan tests => 4 * @fail + 2 + 1 + 6 + 8 + 7;
+plan tests => 4 * @fail + 2 + 1 + 7 + 8 + 7;
 
 # Each refusal stops "httpd -t" (configtest, which Debian's apache2ctl runs
 # before a graceful restart) with the same message, as well as startup.
@@ -120,6 +120,21 @@ for my $case (['SSLEngine off', "SSLEngine off\n    SSLCodesVerifyClient on",
              . ($? >> 8 ? 'configtest failed' : 'configtest passed'),
              $want, "$name: configtest agrees with startup");
 }
+# A dbm cache in a directory that does not exist: socache_dbm cannot
+# create its file at startup, and configtest says so first.
+{
+    my $h = throwaway_httpd('startup', $PORT,
+        "$OCSP    SSLOCSPDefaultResponder http://127.0.0.1:9996/",
+        modules => ['socache_dbm'],
+        global => "SSLCodesOCSPCache dbm:$t/logs/no/such/dir/ocsp");
+    my $ok = $h->{ok};
+    $h->{stop}->();
+    my $out = `$httpd -t -f $h->{dir}/httpd.conf 2>&1`;
+    ok t_cmp(($ok ? 'started' : 'did not start') . ", $?: $out",
+             qr/^did not start, 256: .*SSLCODES0508: SSLCodesOCSPCache: cannot set up 'dbm:\Q$t\E\/logs\/no\/such\/dir\/ocsp': no directory /s,
+             'a dbm cache in no directory: startup and configtest refuse');
+}
+
 # TLS by "Listen ... https" and a certificate, without SSLEngine: checked.
 {
     my $h = throwaway_httpd('startup', $PORT, '', no_vhost => 1, no_ca => 1,
