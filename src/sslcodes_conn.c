@@ -240,7 +240,7 @@ static apr_status_t sslcodes_first_filter(ap_filter_t *f,
         }
         return rv;
     }
-    sslcodes_conn_sync_verify(cc);
+    sslcodes_conn_sync_verify(f->c, cc);
     sslcodes_deadline_done(cc);
     cc->first_done = 1;
     return rv;
@@ -394,28 +394,38 @@ int sslcodes_pre_connection(conn_rec *c, void *csd)
 }
 
 /*
- * mod_ssl frees a connection's SSL when its handshake fails, and when it
- * finds plain HTTP there (then it still has httpd read a request, which it
- * answers with 400 itself): the SSL kept from pre_handshake is gone with
- * it.  It does so before the connection's first request is read, or while
- * it is read, never later: checked once a request has been read, before
- * anything of the module's looks at the SSL.
+ * CC's SSL, kept from pre_handshake, while it is still mod_ssl's; else
+ * NULL, and it is forgotten.  mod_ssl frees a connection's SSL when its
+ * handshake fails, when it finds plain HTTP there (it then still has
+ * httpd read a request, which it answers with 400), and when the
+ * connection's end (EOC) passes its filter, which mod_proxy_http and
+ * core's header filter send in the middle of a request whose answer
+ * failed; the request's hooks still run after that.
  */
-void sslcodes_conn_check_ssl(conn_rec *c, sslcodes_conn *cc)
+SSL *sslcodes_conn_ssl(conn_rec *c, sslcodes_conn *cc)
 {
-    if (cc && cc->ssl && !ap_ssl_conn_is_ssl(c->master ? c->master : c)) {
+    if (cc->ssl && !ap_ssl_conn_is_ssl(c->master ? c->master : c)) {
         cc->ssl = NULL;
     }
+    return cc->ssl;
 }
 
 sslcodes_conn *sslcodes_conn_get(conn_rec *c)
 {
+    sslcodes_conn *cc;
+
     /* HTTP/2 streams run on secondary connections; the state is the
      * real connection's. */
     if (c->master) {
         c = c->master;
     }
-    return ap_get_module_config(c->conn_config, &sslcodes_module);
+    cc = ap_get_module_config(c->conn_config, &sslcodes_module);
+    /* Every look at the SSL goes through here, or through
+     * sslcodes_conn_sync_verify(). */
+    if (cc && cc->ssl) {
+        sslcodes_conn_ssl(c, cc);
+    }
+    return cc;
 }
 
 /*

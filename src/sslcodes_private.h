@@ -331,7 +331,7 @@ sslcodes_conn *sslcodes_conn_new(conn_rec *c, sslcodes_conn_class_e first);
 void sslcodes_conn_watch(conn_rec *c, sslcodes_conn *cc);
 void sslcodes_conn_request_starts(request_rec *r);
 sslcodes_conn *sslcodes_conn_get(conn_rec *c);
-void sslcodes_conn_check_ssl(conn_rec *c, sslcodes_conn *cc);
+SSL *sslcodes_conn_ssl(conn_rec *c, sslcodes_conn *cc);
 apr_port_t sslcodes_client_port(conn_rec *c);
 sslcodes_conn_class_e sslcodes_conn_status(conn_rec *c, long *verify_result);
 
@@ -345,9 +345,10 @@ sslcodes_conn_class_e sslcodes_conn_status(conn_rec *c, long *verify_result);
  * sees a failure right after it.  Here because both the connection's
  * filter and the verification use it.
  */
-static APR_INLINE void sslcodes_conn_sync_verify(const sslcodes_conn *cc)
+static APR_INLINE void sslcodes_conn_sync_verify(conn_rec *c,
+                                                  sslcodes_conn *cc)
 {
-    if (cc->verify_error != X509_V_OK && cc->ssl) {
+    if (cc->verify_error != X509_V_OK && sslcodes_conn_ssl(c, cc)) {
         SSL_set_verify_result(cc->ssl, cc->verify_error);
     }
 }

@@ -251,7 +251,6 @@ int sslcodes_post_read_request(request_rec *r)
     /* Most requests: none of the module's business, or a TLS connection
      * with no certificate watched and no failure recorded. */
     cc = sslcodes_conn_get(r->connection);
-    sslcodes_conn_check_ssl(r->connection, cc);
     if (!cc || (cc->first == SSLCODES_CONN_TLS && !cc->ssl
                 && cc->verify_error == X509_V_OK)) {
         return DECLINED;
@@ -358,15 +357,15 @@ int sslcodes_log_transaction(request_rec *r)
         return DECLINED;
     }
     if (v && last->status != v->status && ap_is_HTTP_ERROR(last->status)) {
-        /* Its document was refused (denied, missing, or answered 444 by
-         * a "Redirect 444 /" of a default vhost): say why the client got
-         * the built-in page instead. */
+        /* Its document ended with an error of its own (denied, missing,
+         * answered 444 by a default vhost's "Redirect 444 /", or a
+         * backend's error): say so, as the log's status is the 49x's. */
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SSLCODES_LOGNO(0108)
-                      "the error document %s for %d got %d (vhost %s:%u); "
-                      "the built-in page was sent instead",
+                      "the error document %s for %d ended with status %d "
+                      "(vhost %s:%u); the access log keeps %d",
                       ap_escape_logitem(r->pool, last->uri), v->code,
                       last->status, r->server->server_hostname,
-                      sslcodes_vhost_port(r->server));
+                      sslcodes_vhost_port(r->server), v->status);
         last->status = v->status;
     }
     return DECLINED;

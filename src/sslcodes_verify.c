@@ -295,7 +295,7 @@ int sslcodes_verify_access(request_rec *r)
     sslcodes_conn *cc = sslcodes_conn_get(r->connection);
 
     if (cc) {
-        sslcodes_conn_sync_verify(cc);
+        sslcodes_conn_sync_verify(r->connection, cc);
     }
     return DECLINED;
 }
@@ -310,7 +310,7 @@ static const char *sslcodes_expr_ssl_var(ap_expr_eval_ctx_t *ctx,
     sslcodes_conn *cc = c ? sslcodes_conn_get(c) : NULL;
 
     if (cc) {
-        sslcodes_conn_sync_verify(cc);
+        sslcodes_conn_sync_verify(c, cc);
     }
     return c ? ap_ssl_var_lookup(ctx->p, ctx->s, c, ctx->r, var) : NULL;
 }
@@ -419,7 +419,7 @@ int sslcodes_verify_decide(request_rec *r, sslcodes_conn *cc, int mode)
 {
     int has_cert;
 
-    sslcodes_conn_sync_verify(cc);
+    sslcodes_conn_sync_verify(r->connection, cc);
     if (sslcodes_failed_under(r, cc, mode)) {
         /* Never served, in whatever vhost. */
         return 495;

@@ -23,7 +23,7 @@ my $port = port('codes_sni');
 # closes after its answer (Connection: close).
 sub tls_get {
     my ($sni, $host, $extra) = @_;
-    return parse_response(tls_request($port, $sni,
+    return parse_response(tls_until_close($port, $sni,
         "GET /ok.html HTTP/1.1\r\nHost: $host\r\nConnection: close\r\n"
         . "$extra\r\n"));
 }
@@ -117,7 +117,7 @@ ok t_cmp($r->{headers}{'x-vhost'}, 'big',
 
 # Two requests on one connection: each is read by the SNI vhost.
 {
-    my $out = tls_request($port, 'shop.test',
+    my $out = tls_until_close($port, 'shop.test',
         "GET /ok.html HTTP/1.1\r\nHost: shop.test\r\n\r\n"
         . "GET /ok.html HTTP/1.1\r\nHost: shop.test\r\n" . field(600)
         . "\r\n");

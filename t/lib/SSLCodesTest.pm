@@ -12,7 +12,7 @@ use Apache::Test ();
 our @EXPORT = qw(port t_dir raw_request parse_response parse_responses
                  curl curl_start curl_finish log_mark log_since wait_log
                  bad_log_lines access_mark access_since slow_mark
-                 free_ports children procs_where tls_request
+                 free_ports children procs_where tls_until_close
                  wait_slow_started wait_for GUARD);
 
 # How long any wait for an event gives up after.  Only a guard against a
@@ -81,7 +81,7 @@ sub raw_request {
 # Send DATA over TLS to PORT on 127.0.0.1, with SNI name SNI (none when
 # undef), and read until the server closes, after its answer (GUARD only
 # bounds it).  The certificate is not checked.  Returns the bytes read.
-sub tls_request {
+sub tls_until_close {
     my ($port, $sni, $data) = @_;
     require IO::Socket::SSL;
     my $s = IO::Socket::SSL->new(PeerAddr => '127.0.0.1', PeerPort => $port,
