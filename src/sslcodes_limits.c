@@ -334,8 +334,9 @@ int sslcodes_limits_too_large(request_rec *r, const char **reason)
                            || strcmp(notes, SSLCODES_NOTE_FIELD_COUNT) == 0);
     }
     if (yes && reason) {
-        /* An HTTP/2 stream's refusal is made under the address's default
-         * vhost: the one SNI chose answers and logs it. */
+        /* The refusal was made under the address's default vhost (or its
+         * copy that read the header): the vhost SNI chose answers and
+         * logs it. */
         if (r->server != s) {
             r->server = s;
             r->per_dir_config = s->lookup_defaults;
