@@ -28,6 +28,8 @@ if (!$pid) {
     open STDOUT, '>', $out;
     open STDERR, '>&', \*STDOUT;
     $ENV{SSLCODES_DEMO_PORT} = $base;
+    # The suite's httpd: under SANITIZE=1 the module needs its runtime.
+    $ENV{SSLCODES_DEMO_HTTPD} = Apache::Test::vars('httpd');
     { exec "$top/t/bin/demo" };
     POSIX::_exit(127);
 }
