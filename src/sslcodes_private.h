@@ -42,7 +42,9 @@
  *
  * Below them all: sslcodes_socket.c (waiting on sockets) and the parsers
  * of untrusted bytes (sslcodes_parse_*.c, no httpd types).  Startup is
- * sslcodes_config.c (directives) and sslcodes_init.c (checks).
+ * sslcodes_config.c (directives), sslcodes_notes.c (mod_ssl's and
+ * mod_reqtimeout's directives, read as they go by), sslcodes_checks.c
+ * (what stops startup, and configtest) and sslcodes_init.c (the rest).
  */
 
 #ifndef SSLCODES_PRIVATE_H
@@ -115,7 +117,7 @@ typedef enum {
 typedef struct sslcodes_ocsp_cache sslcodes_ocsp_cache;
 
 /* A server's OCSP settings made ready for use at startup
- * (sslcodes_init.c). */
+ * (sslcodes_checks.c). */
 typedef struct {
     sslcodes_url *responder;              /* SSLOCSPDefaultResponder     */
     sslcodes_url *proxy;                  /* SSLOCSPProxyURL             */
@@ -280,6 +282,9 @@ const char *sslcodes_set_peek_timeout(cmd_parms *cmd, void *dc,
 const char *sslcodes_set_header_too_large(cmd_parms *cmd, void *dc, int on);
 const char *sslcodes_set_client_closed(cmd_parms *cmd, void *dc,
                                        const char *arg);
+int sslcodes_keyword(const char *arg, const char *const *names);
+
+/* sslcodes_notes.c: mod_ssl's and mod_reqtimeout's directives */
 const char *sslcodes_note_trust(cmd_parms *cmd, void *dc, const char *args);
 const char *sslcodes_note_ssl_engine(cmd_parms *cmd, void *dc,
                                      const char *args);
@@ -300,6 +305,18 @@ const char *sslcodes_note_ocsp_seconds(cmd_parms *cmd, void *dc,
                                        const char *arg);
 const char *sslcodes_note_ocsp_certs(cmd_parms *cmd, void *dc,
                                      const char *arg);
+
+/* The handshake asks for a certificate: SSLCodesVerifyClient says so for
+ * the vhost or for one of its locations. */
+static APR_INLINE int sslcodes_wants_verify(const sslcodes_srv_conf *sc)
+{
+    return sc->verify != SSLCODES_VERIFY_OFF
+        || (sc->dir_verify & SSLCODES_DIR_ASKS);
+}
+
+/* sslcodes_checks.c: what stops startup, and configtest */
+int sslcodes_check_lines(server_rec *main_s, apr_pool_t *ptemp);
+int sslcodes_ocsp_init_server(server_rec *s, apr_pool_t *p, SSL_CTX *ctx);
 
 /* sslcodes_init.c: startup */
 int sslcodes_pre_config(apr_pool_t *pconf, apr_pool_t *plog,

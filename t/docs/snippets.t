@@ -12,7 +12,6 @@ use warnings FATAL => 'all';
 
 use Apache::Test;
 use Apache::TestUtil;
-use POSIX ();
 use SSLCodesTest;
 
 my $t = t_dir();
@@ -100,48 +99,28 @@ $vhost
 CONF
 }
 
-# Start httpd with CONF in the foreground; returns (started, log).
+# Start httpd with CONF; returns (started and answered, log).
 sub try_start {
     my $conf = shift;
     unlink "$dir/httpd.pid", "$dir/error_log";
     open my $fh, '>', "$dir/httpd.conf" or die $!;
     print $fh $conf;
     close $fh;
-    my $httpd = Apache::Test::vars('httpd');
-    my $pid = fork // die "fork: $!";
-    if (!$pid) {
-        POSIX::setsid();
-        open STDOUT, '>', "$dir/stdout";
-        open STDERR, '>&', \*STDOUT;
-        { exec $httpd, '-f', "$dir/httpd.conf", '-DFOREGROUND' };
-        POSIX::_exit(127);
-    }
-    my $ok = wait_for(sub {
-        return -1 if waitpid($pid, POSIX::WNOHANG()) == $pid;
-        return 0 unless -s "$dir/httpd.pid";
-        return IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                     PeerPort => $tls, Proto => 'tcp') ? 1 : 0;
-    });
-    if ($ok == 1) {
+    my $h = foreground_httpd($dir, $tls);
+    my $ok = $h->{ok};
+    if ($ok) {
         # It answers: plain HTTP on the TLS port gets the module's or
-        # mod_ssl's answer, a status line in either case.
-        # Behind a load balancer, after the PROXY header it sends.
+        # mod_ssl's answer, a status line in either case; behind a load
+        # balancer, after the PROXY header it sends.
         my $proxy = $conf =~ /^\s*RemoteIPProxyProtocol\s+On/mi
             ? "PROXY TCP4 127.0.0.1 127.0.0.1 40000 $tls\r\n" : '';
-        my ($raw) = raw_request($tls, "${proxy}GET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
-                                until => sub { $_[0] =~ /\r\n\r\n/ },
-                                timeout => 10);
-        $ok = $raw =~ m{^HTTP/1\.1 \d{3} } ? 1 : 0;
-        kill 'TERM', $pid;
-        waitpid $pid, 0;
+        my ($raw) = raw_request($tls,
+            "${proxy}GET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
+            until => sub { $_[0] =~ /\r\n\r\n/ }, timeout => 10);
+        $ok = $raw =~ m{^HTTP/1\.1 \d{3} };
     }
-    elsif ($ok == 0) {
-        kill 'KILL', $pid;
-        waitpid $pid, 0;
-    }
-    my $log = join '', map { -e $_ ? slurp($_) : '' }
-                       "$dir/error_log", "$dir/stdout";
-    return ($ok == 1, $log);
+    $h->{stop}->();
+    return ($ok, $h->{log}->());
 }
 
 for my $s (@snippets) {

@@ -227,51 +227,7 @@ $vhost
 </VirtualHost>
 CONF
     close $fh;
-    my $httpd = Apache::Test::vars('httpd');
-    my $pid = fork // die "fork: $!";
-    if (!$pid) {
-        # A process group of its own: prefork's parent signals its whole
-        # group when it stops, which would include the test.
-        POSIX::setsid();
-        open STDOUT, '>', "$dir/stdout";
-        open STDERR, '>&', \*STDOUT;
-        { exec $httpd, '-f', "$dir/httpd.conf", '-DFOREGROUND' };
-        POSIX::_exit(127);
-    }
-    # Up once the MPM runs (it writes the pid file after post_config,
-    # where startup can still fail) and accepts; failed when it exits.
-    # Both are events; GUARD only bounds a server that does neither.
-    my ($ok, $end) = (0, time + SSLCodesTest::GUARD);
-    while (time < $end) {
-        if (waitpid($pid, POSIX::WNOHANG()) == $pid) {
-            $pid = 0;
-            last;
-        }
-        if (-s "$dir/httpd.pid"
-            && IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                     PeerPort => $port, Proto => 'tcp')) {
-            $ok = 1;
-            last;
-        }
-        sleep 0.1;
-    }
-    my $h = { ok => $ok, pid => $pid, dir => $dir };
-    $h->{log} = sub {
-        my $text = '';
-        for my $f ("$dir/error_log", "$dir/stdout") {
-            open my $in, '<', $f or next;
-            local $/;
-            $text .= <$in> // '';
-        }
-        return $text;
-    };
-    $h->{stop} = sub {
-        return unless $h->{pid};
-        kill 'TERM', $h->{pid};
-        waitpid $h->{pid}, 0;
-        $h->{pid} = 0;
-    };
-    return $h;
+    return SSLCodesTest::foreground_httpd($dir, $port);
 }
 
 1;

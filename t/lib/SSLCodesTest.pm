@@ -7,12 +7,14 @@ use Exporter 'import';
 use IO::Socket::INET;
 use IO::Select;
 use Time::HiRes qw(sleep time);
+use POSIX ();
 use Apache::Test ();
 
 our @EXPORT = qw(port t_dir raw_request parse_response parse_responses
                  curl curl_start curl_finish log_mark log_since wait_log
                  bad_log_lines access_mark access_since slow_mark
                  free_ports children procs_where tls_until_close
+                 read_until_close foreground_httpd
                  wait_slow_started wait_for GUARD);
 
 # How long any wait for an event gives up after.  Only a guard against a
@@ -89,14 +91,71 @@ sub tls_until_close {
         SSL_hostname => $sni // '')
         or die "TLS to $port: $IO::Socket::SSL::SSL_ERROR";
     print $s $data;
+    return read_until_close($s);
+}
+
+# What SOCK gives until the server closes it (GUARD only bounds it).
+sub read_until_close {
+    my $sock = shift;
     my $out = '';
     my $end = time + GUARD;
     while (time < $end) {
-        my $n = sysread $s, my $buf, 65536;
+        my $n = sysread $sock, my $buf, 65536;
         last unless $n;
         $out .= $buf;
     }
     return $out;
+}
+
+# Run httpd (the suite's binary) with DIR/httpd.conf in the foreground, in
+# a process group of its own (prefork's parent signals its whole group when
+# it stops, which would include the test).  Up once the MPM runs (it
+# writes the pid file after post_config, where startup can still fail) and
+# PORT on 127.0.0.1 accepts; failed when it exits.  Both are events; GUARD
+# only bounds a server that does neither.  Returns { ok, pid, dir,
+# log => sub (the error log and stdout), stop => sub (by its pid) }.
+sub foreground_httpd {
+    my ($dir, $port) = @_;
+    my $httpd = Apache::Test::vars('httpd');
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        POSIX::setsid();
+        open STDOUT, '>', "$dir/stdout";
+        open STDERR, '>&', \*STDOUT;
+        { exec $httpd, '-f', "$dir/httpd.conf", '-DFOREGROUND' };
+        POSIX::_exit(127);
+    }
+    my ($ok, $end) = (0, time + GUARD);
+    while (time < $end) {
+        if (waitpid($pid, POSIX::WNOHANG()) == $pid) {
+            $pid = 0;
+            last;
+        }
+        if (-s "$dir/httpd.pid"
+            && IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                     PeerPort => $port, Proto => 'tcp')) {
+            $ok = 1;
+            last;
+        }
+        sleep 0.1;
+    }
+    my $h = { ok => $ok, pid => $pid, dir => $dir };
+    $h->{log} = sub {
+        my $text = '';
+        for my $f ("$dir/error_log", "$dir/stdout") {
+            open my $in, '<', $f or next;
+            local $/;
+            $text .= <$in> // '';
+        }
+        return $text;
+    };
+    $h->{stop} = sub {
+        return unless $h->{pid};
+        kill 'TERM', $h->{pid};
+        waitpid $h->{pid}, 0;
+        $h->{pid} = 0;
+    };
+    return $h;
 }
 
 # One HTTP/1.x response: { status_line, status, headers => {lc name =>
